@@ -1,0 +1,76 @@
+# clickmill: build, test and demo. `make demo` and `make check` do all set-up on Debian 12.
+
+CC = mpicc
+PKGS = hdf5-openmpi
+CPPFLAGS = -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wstrict-prototypes
+LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Debian packages the build, the tests and the demo need.
+DEPS = make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools \
+       libcsv-dev check sqlite3
+
+LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)
+TESTS = $(patsubst test/%.c,bin/tests/%,$(wildcard test/check_*.c))
+
+.PHONY: all deps check test unit demo clean format
+all: bin/clickmill
+
+build/%.o: src/%.c $(wildcard include/clickmill/*.h) | build
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+build/libclickmill.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+bin/clickmill: build/main.o build/libclickmill.a | bin
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+bin/tests/%: test/%.c build/libclickmill.a | bin/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< build/libclickmill.a $(CHECK_LIBS) $(LDLIBS) -o $@
+
+build bin bin/tests:
+	mkdir -p $@
+
+# Installs what is missing (as root), or says what to install.
+deps:
+	@missing=""; \
+	for p in $(DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing >/dev/null || exit 1; \
+	else \
+	  echo "deps: missing packages:$$missing"; \
+	  echo "deps: run: sudo apt-get install -y$$missing"; exit 1; \
+	fi
+
+# The unit tests (Check) and the integration tests (mpirun with 1, 2, 3 and 7 ranks).
+check: deps
+	$(MAKE) all
+	$(MAKE) test
+
+test: bin/clickmill $(TESTS)
+	test/run.sh $(TESTS)
+
+unit: $(TESTS)
+	test/run.sh --unit $(TESTS)
+
+demo: deps
+	$(MAKE) all
+	test/demo.sh
+
+format:
+	clang-format -i src/*.c include/clickmill/*.h test/*.c
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,21 @@
+/* The subcommands of the clickmill binary. Each is collective over the communicator. */
+#ifndef CLICKMILL_COMMANDS_H
+#define CLICKMILL_COMMANDS_H
+
+#include <mpi.h>
+
+/* Exit codes shared by every command. */
+enum { CM_EXIT_OK = 0, CM_EXIT_FAILURE = 1, CM_EXIT_USAGE = 2 };
+
+/* Each takes the arguments after the command name and returns an exit code; every rank returns
+ * the same code. Collective. */
+int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv);
+int cm_cmd_journey(MPI_Comm comm, int argc, char **argv);
+
+/* Prints "clickmill: message" to stderr on rank 0 only. Local. */
+void cm_say(MPI_Comm comm, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parses a non-negative integer option value; -1 on error. Local. */
+long long cm_option_count(const char *text);
+
+#endif

@@ -1,0 +1,22 @@
+/* Combining the per-rank partial tables: reductions to rank 0 and exchanges to owner ranks. */
+#ifndef CLICKMILL_MERGE_H
+#define CLICKMILL_MERGE_H
+
+#include <mpi.h>
+
+#include "clickmill/table.h"
+
+/* Merges every rank's table into rank 0's along a binomial tree, so each rank merges at most
+ * log2(ranks) partials. On return rank 0 holds the whole table; the other ranks' tables are
+ * emptied. Collective. */
+void cm_table_reduce(MPI_Comm comm, cm_table *table);
+
+/* Moves every entry to its owner rank, the rank given by the hash of the key's first part, and
+ * merges it there (MPI_Alltoallv, in rounds of bounded size). Afterwards all entries that share a
+ * first key part are on one rank, so counting them there is exact. Collective. */
+void cm_table_exchange(MPI_Comm comm, cm_table *table);
+
+/* The owner rank of a key (hash of its first part). Local. */
+int cm_key_owner(const void *key, size_t len, int nranks);
+
+#endif

@@ -1,0 +1,32 @@
+/* Writing results: CSV tables, the HDF5 results file, and machine-readable stdout. Rank 0 only. */
+#ifndef CLICKMILL_OUTPUT_H
+#define CLICKMILL_OUTPUT_H
+
+#include <stdio.h>
+
+#include "clickmill/result.h"
+
+/* Writes one table as CSV (header row, RFC 4180 quoting, money with 2 decimals). Returns 0 or
+ * CM_EIO. Local. */
+int cm_result_write_csv(FILE *out, const cm_result *table);
+
+/* Writes one table as a JSON array of objects. Local. */
+int cm_result_write_json(FILE *out, const cm_result *table);
+
+/* Writes DIR/tables/NAME.csv for every table, each under a temporary name renamed when complete.
+ * Creates the directories. Returns 0 or CM_EIO with the reason in err. Local. */
+int cm_results_write_csv_dir(const char *dir, const cm_results *results, char *err,
+                             size_t err_size);
+
+/* Writes DIR/results.h5 (one compound dataset per table, attributes describing the run) under a
+ * temporary name renamed when complete. Returns 0, CM_EIO or CM_EHDF5 with the reason in err.
+ * Local (serial HDF5 on the calling rank). */
+int cm_results_write_h5(const char *path, const cm_results *results, char *err, size_t err_size);
+
+/* Creates a directory and its parents if missing. Returns 0 or CM_EIO. Local. */
+int cm_mkdirs(const char *path, char *err, size_t err_size);
+
+/* Moves `temporary` to `path`, or removes it and reports why. Local. */
+int cm_commit_file(const char *temporary, const char *path, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,216 @@
+/* `clickmill analyze`: read the inputs in parallel, aggregate, merge, and write every table. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clickmill/analytics.h"
+#include "clickmill/commands.h"
+#include "clickmill/console.h"
+#include "clickmill/error.h"
+#include "clickmill/output.h"
+#include "clickmill/plan.h"
+#include "clickmill/scan.h"
+
+static const char usage[] =
+    "usage: mpirun -np N clickmill analyze [options] FILE...\n"
+    "\n"
+    "Reads REES46 event CSV files (several files are one data set), computes the funnel,\n"
+    "categories, brands, products, days and hours tables, writes them to DIR/results.h5 and\n"
+    "DIR/tables/*.csv, and prints a summary. The answer is the same for any number of ranks.\n"
+    "\n"
+    "options:\n"
+    "  -o, --out DIR           where to write the tables (default: clickmill-out)\n"
+    "  -f, --format FORMAT     what goes to stdout: text (a readable summary, the default),\n"
+    "                          csv (every table) or json (every table)\n"
+    "      --rejects FILE      write every rejected line to FILE (CSV: file, line, byte\n"
+    "                          offset, reason, text)\n"
+    "      --max-rejects N     stop with an error when more than N rows are rejected\n"
+    "                          (default: no limit; rejected rows are counted and reported)\n"
+    "      --car-min-carts N   cart abandonment: only groups with at least N carts\n"
+    "                          (default: 5000)\n"
+    "      --car-category C    cart abandonment by brand within category C\n"
+    "                          (default: electronics)\n"
+    "      --top N             rows in the top-N lists of the summary (default: 10)\n"
+    "  -q, --quiet             no progress on stderr\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Exit status: 0 on success, 1 when the input or an output fails, 2 for a usage error.\n"
+    "The tables are described in docs/data-contract.md.\n";
+
+typedef struct {
+    const char *out_dir;
+    const char *format;
+    const char *rejects;
+    long long max_rejects;
+    cm_console_opts console;
+    int quiet;
+} analyze_opts;
+
+enum { OPT_REJECTS = 256, OPT_MAX_REJECTS, OPT_CAR_MIN, OPT_CAR_CATEGORY, OPT_TOP };
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opts)
+{
+    static const struct option options[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
+        {"rejects", required_argument, NULL, OPT_REJECTS},
+        {"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
+        {"car-min-carts", required_argument, NULL, OPT_CAR_MIN},
+        {"car-category", required_argument, NULL, OPT_CAR_CATEGORY},
+        {"top", required_argument, NULL, OPT_TOP},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    *opts = (analyze_opts){.out_dir = "clickmill-out",
+                           .format = "text",
+                           .max_rejects = -1,
+                           .console = {.car_min_carts = 5000, .car_category = "electronics", .top = 10}};
+    opterr = 0;
+    optind = 1;
+    int c;
+    long long value;
+    while ((c = getopt_long(argc, argv, "+o:f:qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'o': opts->out_dir = optarg; break;
+        case 'f': opts->format = optarg; break;
+        case 'q': opts->quiet = 1; break;
+        case OPT_REJECTS: opts->rejects = optarg; break;
+        case OPT_CAR_CATEGORY: opts->console.car_category = optarg; break;
+        case OPT_MAX_REJECTS:
+        case OPT_CAR_MIN:
+        case OPT_TOP:
+            value = cm_option_count(optarg);
+            if (value < 0 || (c == OPT_TOP && (value < 1 || value > 1000))) {
+                cm_say(comm, "analyze: %s needs a whole number%s, not '%s'", argv[optind - 1],
+                       c == OPT_TOP ? " from 1 to 1000" : " (0 or more)", optarg);
+                return CM_EXIT_USAGE;
+            }
+            if (c == OPT_MAX_REJECTS)
+                opts->max_rejects = value;
+            else if (c == OPT_CAR_MIN)
+                opts->console.car_min_carts = value;
+            else
+                opts->console.top = (int)value;
+            break;
+        case 'h':
+            if (rank == 0)
+                fputs(usage, stdout);
+            return CM_EXIT_OK;
+        default:
+            if (optopt && optopt < 256)
+                cm_say(comm, "analyze: unknown option '-%c' or missing value; see --help", optopt);
+            else
+                cm_say(comm, "analyze: bad option '%s' (unknown or missing its value); see --help",
+                       argv[optind - 1]);
+            return CM_EXIT_USAGE;
+        }
+    }
+    if (strcmp(opts->format, "text") && strcmp(opts->format, "csv") && strcmp(opts->format, "json")) {
+        cm_say(comm, "analyze: --format must be text, csv or json, not '%s'", opts->format);
+        return CM_EXIT_USAGE;
+    }
+    if (optind >= argc) {
+        cm_say(comm, "analyze: no input files; usage: clickmill analyze [options] FILE... "
+                     "(see --help)");
+        return CM_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* Rank 0 writes every output; the others learn whether it worked. */
+static int write_outputs(MPI_Comm comm, const analyze_opts *opts, cm_results *results)
+{
+    int rank, rc = 0;
+    char err[1024] = "";
+    MPI_Comm_rank(comm, &rank);
+    if (rank == 0) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/results.h5", opts->out_dir);
+        rc = cm_mkdirs(opts->out_dir, err, sizeof err);
+        if (rc == 0)
+            rc = cm_results_write_h5(path, results, err, sizeof err);
+        if (rc == 0)
+            rc = cm_results_write_csv_dir(opts->out_dir, results, err, sizeof err);
+        if (rc != 0) {
+            fprintf(stderr, "clickmill: %s\n", err);
+        } else if (!strcmp(opts->format, "json")) {
+            cm_console_json(stdout, results);
+        } else if (!strcmp(opts->format, "csv")) {
+            cm_console_csv(stdout, results);
+        } else {
+            cm_console_summary(stdout, results, &opts->console);
+            printf("\nTables written to %s/results.h5 and %s/tables/\n", opts->out_dir,
+                   opts->out_dir);
+        }
+        fflush(stdout);
+    }
+    CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+    return rc;
+}
+
+int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv)
+{
+    analyze_opts opts;
+    int exit_code = parse_options(comm, argc, argv, &opts);
+    if (exit_code >= 0)
+        return exit_code;
+    int rank, nranks;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
+    double started = MPI_Wtime();
+
+    char **paths = argv + optind;
+    int npaths = argc - optind;
+    char err[1024];
+    cm_plan plan;
+    int rc = cm_plan_build(comm, paths, npaths, &plan, err, sizeof err);
+    if (rc != 0) {
+        cm_say(comm, "%s", err);
+        return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
+    }
+
+    cm_analytics analytics;
+    cm_analytics_init(&analytics);
+    cm_scan_opts scan_opts = {
+        .max_rejects = opts.max_rejects,
+        .rejects_path = opts.rejects,
+        .progress = !opts.quiet && isatty(STDERR_FILENO),
+    };
+    cm_scan_stats stats;
+    rc = cm_scan(comm, &plan, &scan_opts, cm_analytics_add, &analytics, &stats, err, sizeof err);
+    if (rank == 0)
+        cm_console_rejects(stderr, &stats, (const char *const *)paths);
+    if (rc != 0) {
+        cm_say(comm, "%s", err);
+        cm_analytics_free(&analytics);
+        cm_plan_free(&plan);
+        return CM_EXIT_FAILURE;
+    }
+
+    cm_results results;
+    cm_results_init(&results);
+    int64_t *file_bytes = cm_xcalloc((size_t)plan.nfiles, sizeof *file_bytes);
+    for (int i = 0; i < plan.nfiles; i++)
+        file_bytes[i] = plan.files[i].size;
+    results.nfiles = plan.nfiles;
+    results.files = (const char *const *)paths;
+    results.file_bytes = file_bytes;
+    results.ranks = nranks;
+    results.rows_read = stats.rows;
+    results.rows_rejected = stats.rejected;
+    cm_analytics_finish(comm, &analytics, &results);
+    results.run_seconds = MPI_Wtime() - started;
+
+    rc = write_outputs(comm, &opts, &results);
+    cm_results_free(&results);
+    cm_analytics_free(&analytics);
+    free(file_bytes);
+    cm_plan_free(&plan);
+    return rc == 0 ? CM_EXIT_OK : CM_EXIT_FAILURE;
+}

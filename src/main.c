@@ -1,0 +1,56 @@
+/* The clickmill binary: starts MPI and runs one command. */
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clickmill/commands.h"
+#include "clickmill/version.h"
+
+static const char usage[] =
+    "usage: mpirun -np N clickmill COMMAND [options] FILE...\n"
+    "\n"
+    "clickmill analyses REES46 / Open CDP e-commerce event logs in parallel with MPI.\n"
+    "It runs the same on one rank, on a laptop's cores and on a cluster.\n"
+    "\n"
+    "commands:\n"
+    "  analyze   funnel, categories, brands, products, days and hours tables from CSV files\n"
+    "  journey   one session's (or user's) events in time order\n"
+    "\n"
+    "Run 'clickmill COMMAND --help' for a command's options.\n"
+    "  -h, --help      show this help\n"
+    "  -V, --version   show the version\n";
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm comm = MPI_COMM_WORLD;
+    /* Errors from MPI calls are checked and reported by clickmill itself. */
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+
+    int exit_code;
+    const char *command = argc > 1 ? argv[1] : NULL;
+    if (!command) {
+        if (rank == 0)
+            fputs(usage, stderr);
+        exit_code = CM_EXIT_USAGE;
+    } else if (!strcmp(command, "-h") || !strcmp(command, "--help") || !strcmp(command, "help")) {
+        if (rank == 0)
+            fputs(usage, stdout);
+        exit_code = CM_EXIT_OK;
+    } else if (!strcmp(command, "-V") || !strcmp(command, "--version")) {
+        if (rank == 0)
+            printf("clickmill %s\n", CM_VERSION);
+        exit_code = CM_EXIT_OK;
+    } else if (!strcmp(command, "analyze")) {
+        exit_code = cm_cmd_analyze(comm, argc - 1, argv + 1);
+    } else if (!strcmp(command, "journey")) {
+        exit_code = cm_cmd_journey(comm, argc - 1, argv + 1);
+    } else {
+        cm_say(comm, "unknown command '%s'; run 'clickmill --help' for the list", command);
+        exit_code = CM_EXIT_USAGE;
+    }
+    MPI_Finalize();
+    return exit_code;
+}

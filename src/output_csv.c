@@ -1,0 +1,146 @@
+/* CSV and JSON writers for result tables, and the atomic tables/ directory. */
+#include "clickmill/output.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clickmill/error.h"
+
+static void write_csv_text(FILE *out, const char *text)
+{
+    if (!strpbrk(text, ",\"\r\n")) {
+        fputs(text, out);
+        return;
+    }
+    fputc('"', out);
+    for (const char *c = text; *c; c++) {
+        if (*c == '"')
+            fputc('"', out);
+        fputc(*c, out);
+    }
+    fputc('"', out);
+}
+
+int cm_result_write_csv(FILE *out, const cm_result *table)
+{
+    char cell[64];
+    for (int c = 0; c < table->ncols; c++)
+        fprintf(out, "%s%s", c ? "," : "", table->cols[c].name);
+    fputc('\n', out);
+    for (size_t r = 0; r < table->nrows; r++) {
+        const cm_cell *row = cm_result_row(table, r);
+        for (int c = 0; c < table->ncols; c++) {
+            if (c)
+                fputc(',', out);
+            if (table->cols[c].type == CM_CELL_TEXT) {
+                write_csv_text(out, row[c].text);
+            } else {
+                cm_cell_format(&table->cols[c], row[c], cell, sizeof cell);
+                fputs(cell, out);
+            }
+        }
+        fputc('\n', out);
+    }
+    return ferror(out) ? CM_EIO : 0;
+}
+
+static void write_json_text(FILE *out, const char *text)
+{
+    fputc('"', out);
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf(out, "\\%c", *c);
+        else if (*c < 0x20)
+            fprintf(out, "\\u%04x", *c);
+        else
+            fputc(*c, out);
+    }
+    fputc('"', out);
+}
+
+int cm_result_write_json(FILE *out, const cm_result *table)
+{
+    char cell[64];
+    fputc('[', out);
+    for (size_t r = 0; r < table->nrows; r++) {
+        const cm_cell *row = cm_result_row(table, r);
+        fputs(r ? ",\n  {" : "\n  {", out);
+        for (int c = 0; c < table->ncols; c++) {
+            fprintf(out, "%s\"%s\": ", c ? ", " : "", table->cols[c].name);
+            if (table->cols[c].type == CM_CELL_TEXT) {
+                write_json_text(out, row[c].text);
+            } else {
+                cm_cell_format(&table->cols[c], row[c], cell, sizeof cell);
+                fputs(cell, out);
+            }
+        }
+        fputc('}', out);
+    }
+    fputs(table->nrows ? "\n]" : "]", out);
+    return ferror(out) ? CM_EIO : 0;
+}
+
+int cm_mkdirs(const char *path, char *err, size_t err_size)
+{
+    char *copy = cm_xstrdup(path);
+    int rc = 0;
+    for (char *slash = copy + 1;; slash++) {
+        if (*slash != '/' && *slash != '\0')
+            continue;
+        char saved = *slash;
+        *slash = '\0';
+        if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
+            snprintf(err, err_size, "%s: cannot create directory: %s", copy, strerror(errno));
+            rc = CM_EIO;
+            break;
+        }
+        struct stat st;
+        if (stat(copy, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(err, err_size, "%s: exists and is not a directory", copy);
+            rc = CM_EIO;
+            break;
+        }
+        *slash = saved;
+        if (saved == '\0')
+            break;
+    }
+    free(copy);
+    return rc;
+}
+
+int cm_commit_file(const char *temporary, const char *path, char *err, size_t err_size)
+{
+    if (rename(temporary, path) == 0)
+        return 0;
+    snprintf(err, err_size, "%s: cannot rename into place: %s", path, strerror(errno));
+    unlink(temporary);
+    return CM_EIO;
+}
+
+int cm_results_write_csv_dir(const char *dir, const cm_results *results, char *err,
+                             size_t err_size)
+{
+    char tables[4096], path[4200], temporary[4300];
+    snprintf(tables, sizeof tables, "%s/tables", dir);
+    int rc = cm_mkdirs(tables, err, err_size);
+    for (int t = 0; t < CM_NTABLES && rc == 0; t++) {
+        snprintf(path, sizeof path, "%s/%s.csv", tables, results->tables[t].name);
+        snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
+        FILE *out = fopen(temporary, "w");
+        if (!out) {
+            snprintf(err, err_size, "%s: cannot create: %s", temporary, strerror(errno));
+            return CM_EIO;
+        }
+        rc = cm_result_write_csv(out, &results->tables[t]);
+        if (fclose(out) != 0 || rc != 0) {
+            snprintf(err, err_size, "%s: write error: %s", temporary, strerror(errno));
+            unlink(temporary);
+            return CM_EIO;
+        }
+        rc = cm_commit_file(temporary, path, err, err_size);
+    }
+    return rc;
+}

@@ -1,0 +1,306 @@
+/* Reads each rank's segments, parses the lines, counts and locates rejected rows. */
+#include "clickmill/scan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clickmill/error.h"
+#include "clickmill/lines.h"
+#include "clickmill/progress.h"
+#include "clickmill/table.h"
+
+#define DEFAULT_BLOCK (8u << 20)
+
+/* A rejected line kept for the --rejects file, before its line number is known. */
+typedef struct {
+    int file;
+    int reason;
+    int64_t local_line; /* index among this rank's lines of that file */
+    int64_t offset;
+    uint32_t text_len;  /* followed by the text in the buffer */
+} reject_record;
+
+typedef struct {
+    cm_scan_stats *stats;
+    int64_t *lines_in_file; /* lines this rank owns per file */
+    int nreports;
+    cm_reject_report reports[CM_REPORTS_MAX];
+    cm_buffer records;      /* reject_record + text, when --rejects is on */
+    int keep_records;
+} scan_state;
+
+static void note_reject(scan_state *state, int file, int64_t offset, int reason, const char *line,
+                        size_t len)
+{
+    int64_t local_line = state->lines_in_file[file];
+    state->stats->rejected++;
+    state->stats->by_reason[reason]++;
+    if (state->nreports < CM_REPORTS_MAX) {
+        cm_reject_report *report = &state->reports[state->nreports++];
+        report->file = file;
+        report->reason = reason;
+        report->line = local_line;
+        report->offset = offset;
+        size_t shown = len < sizeof report->text - 1 ? len : sizeof report->text - 1;
+        for (size_t i = 0; i < shown; i++) /* keep the report printable */
+            report->text[i] = line[i] >= 0x20 && line[i] != 0x7f ? line[i] : '?';
+        report->text[shown] = '\0';
+    }
+    if (state->keep_records) {
+        reject_record record = {file, reason, local_line, offset, (uint32_t)len};
+        cm_buffer_append(&state->records, &record, sizeof record);
+        cm_buffer_append(&state->records, line, len);
+    }
+}
+
+/* Appends one CSV field with RFC 4180 quoting. */
+static void append_csv_field(cm_buffer *out, const char *text, size_t len)
+{
+    int quote = 0;
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = text[i] == ',' || text[i] == '"' || text[i] == '\r' || text[i] == '\n';
+    if (!quote) {
+        cm_buffer_append(out, text, len);
+        return;
+    }
+    cm_buffer_append(out, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        cm_buffer_append(out, &text[i], 1);
+        if (text[i] == '"')
+            cm_buffer_append(out, "\"", 1);
+    }
+    cm_buffer_append(out, "\"", 1);
+}
+
+/* Writes every rank's rejected lines into one CSV file, in file order, through MPI-IO under a
+ * temporary name that rank 0 renames when all is written. Collective. */
+static int write_rejects(MPI_Comm comm, const cm_plan *plan, const scan_state *state,
+                         const int64_t *first_line, const char *path, char *err, size_t err_size)
+{
+    int rank;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    cm_buffer text = {0};
+    if (rank == 0)
+        cm_buffer_append(&text, "file,line,byte_offset,reason,text\n", 34);
+    for (size_t at = 0; at < state->records.len;) {
+        reject_record record;
+        memcpy(&record, state->records.data + at, sizeof record);
+        at += sizeof record;
+        char number[64];
+        const char *file = plan->files[record.file].path;
+        append_csv_field(&text, file, strlen(file));
+        int n = snprintf(number, sizeof number, ",%lld,%lld,%s,",
+                         (long long)(first_line[record.file] + record.local_line),
+                         (long long)record.offset, cm_reject_name(record.reason));
+        cm_buffer_append(&text, number, (size_t)n);
+        append_csv_field(&text, state->records.data + at, record.text_len);
+        cm_buffer_append(&text, "\n", 1);
+        at += record.text_len;
+    }
+
+    char temporary[4096];
+    snprintf(temporary, sizeof temporary, "%s.tmp", path);
+    int64_t mine = (int64_t)text.len, before = 0;
+    CM_MPI_CHECK(comm, MPI_Exscan(&mine, &before, 1, MPI_INT64_T, MPI_SUM, comm));
+    if (rank == 0)
+        before = 0;
+    MPI_File file;
+    int rc = MPI_File_open(comm, temporary, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
+                           &file);
+    int ok = rc == MPI_SUCCESS, all_ok;
+    CM_MPI_CHECK(comm, MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm));
+    if (!all_ok) {
+        if (ok)
+            MPI_File_close(&file);
+        snprintf(err, err_size, "%s: cannot create the rejects file", temporary);
+        cm_buffer_free(&text);
+        return CM_EIO;
+    }
+    CM_MPI_CHECK(comm, MPI_File_set_size(file, 0));
+    int written_ok = 1;
+    for (size_t at = 0; at < text.len || at == 0;) {
+        size_t piece = text.len - at < (1u << 30) ? text.len - at : (1u << 30);
+        if (MPI_File_write_at(file, before + (MPI_Offset)at, text.data + at, (int)piece, MPI_BYTE,
+                              MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            written_ok = 0;
+        at += piece;
+        if (piece == 0)
+            break;
+    }
+    MPI_File_close(&file);
+    CM_MPI_CHECK(comm, MPI_Allreduce(&written_ok, &all_ok, 1, MPI_INT, MPI_MIN, comm));
+    cm_buffer_free(&text);
+    if (all_ok && rank == 0 && rename(temporary, path) != 0)
+        all_ok = 0;
+    CM_MPI_CHECK(comm, MPI_Bcast(&all_ok, 1, MPI_INT, 0, comm));
+    if (!all_ok) {
+        if (rank == 0)
+            unlink(temporary);
+        snprintf(err, err_size, "%s: cannot write the rejects file", path);
+        return CM_EIO;
+    }
+    return 0;
+}
+
+static int compare_reports(const void *a, const void *b)
+{
+    const cm_reject_report *x = a, *y = b;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Reads this rank's segments. Returns 0 or an error code with the message in err. */
+static int read_segments(const cm_plan *plan, const cm_segment *segs, int nsegs,
+                         const cm_scan_opts *opts, cm_event_sink sink, void *ctx,
+                         scan_state *state, cm_progress *progress, char *err, size_t err_size)
+{
+    cm_row_parser *parser = cm_xmalloc(sizeof *parser);
+    int rc = cm_row_parser_init(parser);
+    size_t block = opts->block_size ? opts->block_size : DEFAULT_BLOCK;
+    for (int s = 0; s < nsegs && rc == 0; s++) {
+        const cm_input *input = &plan->files[segs[s].file];
+        cm_lines lines;
+        rc = cm_lines_open(&lines, input->path, input->size, input->data_start, segs[s].start,
+                           segs[s].end, block);
+        int64_t reported = 0;
+        while (rc == 0) {
+            const char *line = NULL;
+            size_t len = 0;
+            int64_t offset = 0;
+            int got = cm_lines_next(&lines, &line, &len, &offset);
+            if (got < 0) {
+                rc = got;
+                snprintf(err, err_size, "%s", lines.err);
+                break;
+            }
+            if (got == 0)
+                break;
+            if (got == CM_LINE_TOO_LONG) {
+                note_reject(state, segs[s].file, offset, CM_REJECT_LONG_LINE, "", 0);
+            } else {
+                cm_event event;
+                int reason = cm_row_parse(parser, &input->layout, line, len, &event);
+                if (reason == CM_ROW_OK) {
+                    event.file = segs[s].file;
+                    event.offset = offset;
+                    state->stats->rows++;
+                    rc = sink(ctx, &event);
+                    if (rc)
+                        snprintf(err, err_size, "%s: byte %lld: %s", input->path,
+                                 (long long)offset, cm_strerror(rc));
+                } else {
+                    note_reject(state, segs[s].file, offset, reason, line, len);
+                }
+            }
+            state->lines_in_file[segs[s].file]++;
+            if (opts->max_rejects >= 0 && state->stats->rejected > opts->max_rejects)
+                break; /* the whole job is over the limit; the collective check says so */
+            cm_progress_add(progress, lines.bytes_read - reported);
+            reported = lines.bytes_read;
+        }
+        cm_lines_close(&lines);
+    }
+    cm_row_parser_free(parser);
+    free(parser);
+    return rc;
+}
+
+int cm_scan(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *opts, cm_event_sink sink,
+            void *ctx, cm_scan_stats *stats, char *err, size_t err_size)
+{
+    int rank, nranks;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
+    memset(stats, 0, sizeof *stats);
+    stats->bytes = plan->data_bytes;
+
+    scan_state state = {.stats = stats, .keep_records = opts->rejects_path != NULL};
+    state.lines_in_file = cm_xcalloc((size_t)plan->nfiles, sizeof(int64_t));
+    cm_segment *segs = cm_xcalloc((size_t)plan->nfiles, sizeof *segs);
+    int nsegs = cm_plan_segments(plan, nranks, rank, segs);
+
+    cm_progress progress;
+    cm_progress_start(&progress, comm, opts->progress, plan->data_bytes);
+    char message[512] = "";
+    int rc = read_segments(plan, segs, nsegs, opts, sink, ctx, &state, &progress, message,
+                           sizeof message);
+    cm_progress_end(&progress);
+
+    /* Agree on failure: the lowest failing rank's message goes to everyone. */
+    int failed_rank = rc ? rank : nranks, first_failed;
+    CM_MPI_CHECK(comm, MPI_Allreduce(&failed_rank, &first_failed, 1, MPI_INT, MPI_MIN, comm));
+    if (first_failed < nranks) {
+        CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, first_failed, comm));
+        CM_MPI_CHECK(comm, MPI_Bcast(message, sizeof message, MPI_CHAR, first_failed, comm));
+        snprintf(err, err_size, "%s", message);
+        goto cleanup;
+    }
+
+    /* Global counts. */
+    int64_t local[2 + CM_NREASONS], global[2 + CM_NREASONS];
+    local[0] = stats->rows;
+    local[1] = stats->rejected;
+    memcpy(local + 2, stats->by_reason, sizeof stats->by_reason);
+    CM_MPI_CHECK(comm, MPI_Allreduce(local, global, 2 + CM_NREASONS, MPI_INT64_T, MPI_SUM, comm));
+    stats->rows = global[0];
+    stats->rejected = global[1];
+    memcpy(stats->by_reason, global + 2, sizeof stats->by_reason);
+
+    /* Line numbers: a file's lines owned by lower ranks come first. Line 1 is the header. */
+    int64_t *first_line = cm_xcalloc((size_t)plan->nfiles, sizeof(int64_t));
+    CM_MPI_CHECK(comm, MPI_Exscan(state.lines_in_file, first_line, plan->nfiles, MPI_INT64_T,
+                                  MPI_SUM, comm));
+    for (int f = 0; f < plan->nfiles; f++)
+        first_line[f] = (rank == 0 ? 0 : first_line[f]) + 2;
+    for (int i = 0; i < state.nreports; i++)
+        state.reports[i].line += first_line[state.reports[i].file];
+
+    /* The first reports in file order reach rank 0. */
+    cm_reject_report *all = rank == 0 ? cm_xcalloc((size_t)nranks * CM_REPORTS_MAX, sizeof *all)
+                                      : NULL;
+    int count = state.nreports, *counts = NULL, *displs = NULL;
+    if (rank == 0) {
+        counts = cm_xcalloc((size_t)nranks, sizeof(int));
+        displs = cm_xcalloc((size_t)nranks, sizeof(int));
+    }
+    CM_MPI_CHECK(comm, MPI_Gather(&count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm));
+    if (rank == 0) {
+        for (int r = 0, at = 0; r < nranks; r++) {
+            displs[r] = at * (int)sizeof *all;
+            at += counts[r];
+            counts[r] *= (int)sizeof *all;
+        }
+    }
+    CM_MPI_CHECK(comm, MPI_Gatherv(state.reports, count * (int)sizeof *all, MPI_BYTE, all, counts,
+                                   displs, MPI_BYTE, 0, comm));
+    if (rank == 0) {
+        int total = 0;
+        for (int r = 0; r < nranks; r++)
+            total += counts[r] / (int)sizeof *all;
+        qsort(all, (size_t)total, sizeof *all, compare_reports);
+        stats->nreports = total < CM_REPORTS_MAX ? total : CM_REPORTS_MAX;
+        memcpy(stats->reports, all, (size_t)stats->nreports * sizeof *all);
+    }
+    free(all);
+    free(counts);
+    free(displs);
+
+    if (opts->max_rejects >= 0 && stats->rejected > opts->max_rejects) {
+        snprintf(err, err_size,
+                 "%s%lld rows rejected, more than --max-rejects %lld allows; stopped",
+                 nranks > 1 ? "at least " : "", (long long)stats->rejected,
+                 (long long)opts->max_rejects);
+        rc = CM_EREJECTS;
+    } else if (opts->rejects_path) {
+        rc = write_rejects(comm, plan, &state, first_line, opts->rejects_path, err, err_size);
+    }
+    free(first_line);
+cleanup:
+    cm_buffer_free(&state.records);
+    free(state.lines_in_file);
+    free(segs);
+    return rc;
+}
