@@ -54,6 +54,7 @@ void cm_table_reduce(MPI_Comm comm, cm_table *table)
     cm_buffer buffer = {0};
     for (int step = 1; step < nranks; step <<= 1) {
         if (rank & step) {
+            buffer.len = 0; /* it may still hold a partial received at an earlier step */
             serialize_all(table, &buffer);
             send_buffer(comm, rank - step, &buffer);
             cm_table_clear(table);
