@@ -33,7 +33,7 @@ static const char usage[] =
     "      --car-category C    cart abandonment by brand within category C\n"
     "                          (default: electronics)\n"
     "      --top N             rows in the top-N lists of the summary (default: 10)\n"
-    "  -q, --quiet             no progress on stderr\n"
+    "  -q, --quiet             no progress line on stderr (shown when run in a terminal)\n"
     "  -h, --help              show this help\n"
     "\n"
     "Exit status: 0 on success, 1 when the input or an output fails, 2 for a usage error.\n"
@@ -180,7 +180,7 @@ int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv)
     cm_scan_opts scan_opts = {
         .max_rejects = opts.max_rejects,
         .rejects_path = opts.rejects,
-        .progress = !opts.quiet && isatty(STDERR_FILENO),
+        .progress = cm_progress_wanted(opts.quiet),
     };
     cm_scan_stats stats;
     rc = cm_scan(comm, &plan, &scan_opts, cm_analytics_add, &analytics, &stats, err, sizeof err);

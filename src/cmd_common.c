@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "clickmill/commands.h"
 
@@ -28,4 +29,9 @@ long long cm_option_count(const char *text)
     if (errno || end == text || *end != '\0' || value < 0)
         return -1;
     return value;
+}
+
+int cm_progress_wanted(int quiet)
+{
+    return !quiet && (isatty(STDERR_FILENO) || isatty(STDOUT_FILENO));
 }

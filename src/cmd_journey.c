@@ -25,7 +25,7 @@ static const char usage[] =
     "  -u, --user ID           the user_id to follow (all of that user's sessions)\n"
     "  -f, --format FORMAT     text (the default), csv or json\n"
     "      --max-rejects N     stop with an error when more than N rows are rejected\n"
-    "  -q, --quiet             no progress on stderr\n"
+    "  -q, --quiet             no progress line on stderr (shown when run in a terminal)\n"
     "  -h, --help              show this help\n"
     "\n"
     "Exit status: 0 when events were found, 1 when none were or the input fails, 2 for a\n"
@@ -226,7 +226,7 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
         cm_say(comm, "%s", err);
         return CM_EXIT_FAILURE;
     }
-    cm_scan_opts scan_opts = {.max_rejects = max_rejects, .progress = !quiet && isatty(2)};
+    cm_scan_opts scan_opts = {.max_rejects = max_rejects, .progress = cm_progress_wanted(quiet)};
     cm_scan_stats stats;
     rc = cm_scan(comm, &plan, &scan_opts, collect, &filter, &stats, err, sizeof err);
     if (rank == 0)
