@@ -33,7 +33,10 @@ static const char usage[] =
     "      --car-category C    cart abandonment by brand within category C\n"
     "                          (default: electronics)\n"
     "      --top N             rows in the top-N lists of the summary (default: 10)\n"
-    "  -q, --quiet             no progress line on stderr (shown when run in a terminal)\n"
+    "  -q, --quiet             no progress line on stderr\n"
+    "      --progress          show progress on stderr (rank 0: bytes done, rate, time\n"
+    "                          left); the default only when stderr is a terminal, which\n"
+    "                          under mpirun it is not\n"
     "  -h, --help              show this help\n"
     "\n"
     "Exit status: 0 on success, 1 when the input or an output fails, 2 for a usage error.\n"
@@ -46,9 +49,10 @@ typedef struct {
     long long max_rejects;
     cm_console_opts console;
     int quiet;
+    int progress;
 } analyze_opts;
 
-enum { OPT_REJECTS = 256, OPT_MAX_REJECTS, OPT_CAR_MIN, OPT_CAR_CATEGORY, OPT_TOP };
+enum { OPT_REJECTS = 256, OPT_PROGRESS, OPT_MAX_REJECTS, OPT_CAR_MIN, OPT_CAR_CATEGORY, OPT_TOP };
 
 /* Returns -1 to go on, or an exit code. */
 static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opts)
@@ -62,6 +66,7 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
         {"car-category", required_argument, NULL, OPT_CAR_CATEGORY},
         {"top", required_argument, NULL, OPT_TOP},
         {"quiet", no_argument, NULL, 'q'},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -80,6 +85,7 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
         case 'o': opts->out_dir = optarg; break;
         case 'f': opts->format = optarg; break;
         case 'q': opts->quiet = 1; break;
+        case OPT_PROGRESS: opts->progress = 1; break;
         case OPT_REJECTS: opts->rejects = optarg; break;
         case OPT_CAR_CATEGORY: opts->console.car_category = optarg; break;
         case OPT_MAX_REJECTS:
@@ -180,7 +186,7 @@ int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv)
     cm_scan_opts scan_opts = {
         .max_rejects = opts.max_rejects,
         .rejects_path = opts.rejects,
-        .progress = cm_progress_wanted(opts.quiet),
+        .progress = cm_progress_wanted(opts.quiet, opts.progress),
     };
     cm_scan_stats stats;
     rc = cm_scan(comm, &plan, &scan_opts, cm_analytics_add, &analytics, &stats, err, sizeof err);

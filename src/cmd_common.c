@@ -31,7 +31,7 @@ long long cm_option_count(const char *text)
     return value;
 }
 
-int cm_progress_wanted(int quiet)
+int cm_progress_wanted(int quiet, int forced)
 {
-    return !quiet && (isatty(STDERR_FILENO) || isatty(STDOUT_FILENO));
+    return !quiet && (forced || isatty(STDERR_FILENO));
 }

@@ -25,7 +25,10 @@ static const char usage[] =
     "  -u, --user ID           the user_id to follow (all of that user's sessions)\n"
     "  -f, --format FORMAT     text (the default), csv or json\n"
     "      --max-rejects N     stop with an error when more than N rows are rejected\n"
-    "  -q, --quiet             no progress line on stderr (shown when run in a terminal)\n"
+    "  -q, --quiet             no progress line on stderr\n"
+    "      --progress          show progress on stderr (rank 0: bytes done, rate, time\n"
+    "                          left); the default only when stderr is a terminal, which\n"
+    "                          under mpirun it is not\n"
     "  -h, --help              show this help\n"
     "\n"
     "Exit status: 0 when events were found, 1 when none were or the input fails, 2 for a\n"
@@ -156,7 +159,7 @@ static void print_journey_text(FILE *out, const cm_result *table, const journey_
     }
 }
 
-enum { OPT_MAX_REJECTS = 256 };
+enum { OPT_MAX_REJECTS = 256, OPT_PROGRESS };
 
 int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
 {
@@ -166,6 +169,7 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
         {"quiet", no_argument, NULL, 'q'},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -174,7 +178,7 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
     journey_filter filter = {.user_id = -1};
     const char *format = "text";
     long long max_rejects = -1;
-    int quiet = 0, c;
+    int quiet = 0, progress = 0, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+s:u:f:qh", options, NULL)) != -1) {
@@ -189,6 +193,7 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
             break;
         case 'f': format = optarg; break;
         case 'q': quiet = 1; break;
+        case OPT_PROGRESS: progress = 1; break;
         case OPT_MAX_REJECTS:
             max_rejects = cm_option_count(optarg);
             if (max_rejects < 0) {
@@ -226,7 +231,7 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
         cm_say(comm, "%s", err);
         return CM_EXIT_FAILURE;
     }
-    cm_scan_opts scan_opts = {.max_rejects = max_rejects, .progress = cm_progress_wanted(quiet)};
+    cm_scan_opts scan_opts = {.max_rejects = max_rejects, .progress = cm_progress_wanted(quiet, progress)};
     cm_scan_stats stats;
     rc = cm_scan(comm, &plan, &scan_opts, collect, &filter, &stats, err, sizeof err);
     if (rank == 0)

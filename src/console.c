@@ -47,29 +47,13 @@ static size_t *rank_rows(const cm_result *table, int by, int then)
     return order;
 }
 
-static void money(int64_t cents, char *out, size_t size)
-{
-    /* 12,345,678.90 */
-    char digits[32];
-    uint64_t whole = (uint64_t)(cents < 0 ? -cents : cents) / 100;
-    int len = snprintf(digits, sizeof digits, "%" PRIu64, whole);
-    size_t at = 0;
-    if (cents < 0 && at + 1 < size)
-        out[at++] = '-';
-    for (int i = 0; i < len && at + 2 < size; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            out[at++] = ',';
-        out[at++] = digits[i];
-    }
-    snprintf(out + at, size - at, ".%02d", (int)((cents < 0 ? -cents : cents) % 100));
-}
-
+/* A count with thousands separators: 12,345,678. */
 static void count(int64_t value, char *out, size_t size)
 {
     char digits[32];
     int len = snprintf(digits, sizeof digits, "%" PRId64, value < 0 ? -value : value);
     size_t at = 0;
-    if (value < 0)
+    if (value < 0 && at + 1 < size)
         out[at++] = '-';
     for (int i = 0; i < len && at + 2 < size; i++) {
         if (i > 0 && (len - i) % 3 == 0)
@@ -77,6 +61,19 @@ static void count(int64_t value, char *out, size_t size)
         out[at++] = digits[i];
     }
     out[at] = '\0';
+}
+
+/* Money from cents: 12,345,678.90. */
+static void money(int64_t cents, char *out, size_t size)
+{
+    int64_t magnitude = cents < 0 ? -cents : cents;
+    count(magnitude / 100, out, size);
+    size_t at = strlen(out);
+    snprintf(out + at, size - at, ".%02d", (int)(magnitude % 100));
+    if (cents < 0 && strlen(out) + 1 < size) {
+        memmove(out + 1, out, strlen(out) + 1);
+        out[0] = '-';
+    }
 }
 
 static double percent(int64_t part, int64_t whole)
@@ -196,9 +193,9 @@ static void print_within_categories(FILE *out, const cm_results *results, int to
         const char *title;
         const cm_result *table;
     } parts[] = {
-        {"Top 5 brands in the top categories (by purchases, then views)",
+        {"Top 5 brands in the top categories (purchases in brackets)",
          &results->tables[CM_T_CATEGORY_BRANDS]},
-        {"Top 5 products in the top categories (by purchases, then views)",
+        {"Top 5 products in the top categories (purchases in brackets)",
          &results->tables[CM_T_CATEGORY_PRODUCTS]},
     };
     size_t *top_categories = rank_rows(categories, 3, 1);

@@ -15,10 +15,11 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv);
 /* Prints "clickmill: message" to stderr on rank 0 only. Local. */
 void cm_say(MPI_Comm comm, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
-/* Whether to show progress: not with --quiet, and only when rank 0 writes to a terminal. Under
- * mpirun, Open MPI hands each rank a terminal for stdout but a pipe for stderr, so a terminal on
- * either counts. Only rank 0's answer is used. Local. */
-int cm_progress_wanted(int quiet);
+/* Whether to show progress: always with --progress, never with --quiet, otherwise when rank 0's
+ * stderr is a terminal. Under mpirun a rank's stderr is a pipe to Open MPI even when mpirun runs
+ * in a terminal (and its stdout a terminal even when mpirun's output goes to a file), so there
+ * only --progress can ask for it. Only rank 0's answer is used. Local. */
+int cm_progress_wanted(int quiet, int forced);
 
 /* Parses a non-negative integer option value; -1 on error. Local. */
 long long cm_option_count(const char *text);
