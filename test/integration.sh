@@ -187,6 +187,49 @@ check_tables() {
     done
 }
 
+# h5_rows RESULTS TABLE: the dataset's rows, one per line, fields joined by tabs.
+h5_rows() {
+    h5dump -m '%.2f' -d "/$2" -y -w 0 "$1" | awk '
+        /^ *DATA \{/ { data = 1; next }
+        !data { next }
+        /^ *(\{|\}|\},|\}, \{) *$/ { if (n) print row; row = ""; n = 0; next }
+        {
+            v = $0; sub(/^ +/, "", v); sub(/,$/, "", v)
+            if (v ~ /^".*"$/) {
+                v = substr(v, 2, length(v) - 2); gsub(/\\"/, "\"", v); gsub(/\\\\/, "\\", v)
+                # h5dump writes bytes over 127 as sign-extended octal, \37777777703 for 0xC3.
+                while (match(v, /\\37777777[0-7][0-7][0-7]/)) {
+                    o = substr(v, RSTART + RLENGTH - 3, 3)
+                    b = (substr(o, 1, 1) * 64 + substr(o, 2, 1) * 8 + substr(o, 3, 1)) % 256
+                    v = substr(v, 1, RSTART - 1) sprintf("%c", b) substr(v, RSTART + RLENGTH)
+                }
+            }
+            row = n ? row "\t" v : v; n++
+        }'
+}
+
+# csv_rows CSV: the same rows read from a CSV table by SQLite, fields joined by tabs.
+csv_rows() {
+    sq :memory: ".mode csv" ".import $1 t" ".mode tabs" ".headers off" "SELECT * FROM t;"
+}
+
+# check_h5 LABEL OUT: every dataset of results.h5 holds the rows of its CSV table.
+check_h5() {
+    local label=$1 out=$2 t
+    if ! command -v h5dump >/dev/null 2>&1; then
+        skip "$label results.h5: h5dump not installed"
+        return
+    fi
+    for t in $TABLES; do
+        if diff <(h5_rows "$out/results.h5" "$t") <(csv_rows "$out/tables/$t.csv") > "$out/h5.$t.diff" 2>&1; then
+            ok "$label results.h5 /$t: same rows as $t.csv"
+        else
+            notok "$label results.h5 /$t: same rows as $t.csv"
+            diag 10 < "$out/h5.$t.diff"
+        fi
+    done
+}
+
 # run_dataset NAME FILE...: run clickmill for each rank count and check.
 run_dataset() {
     local name=$1; shift
@@ -228,6 +271,7 @@ run_dataset() {
         fi
         ok "$label: clickmill exits 0"
         check_tables "$label" "$dir" "$out"
+        check_h5 "$label" "$out"
 
         if [ -z "$first" ]; then
             first=$n
