@@ -149,7 +149,7 @@ int cm_lines_next(cm_lines *lines, const char **line, size_t *len, int64_t *offs
         } else if (window_end(lines) >= lines->file_end) {
             end = lines->file_end;
             lines->next = end;
-        } else if (available > CM_LINE_MAX) {
+        } else if (available > CM_LINE_MAX + 1) { /* even without a trailing '\r' */
             int64_t newline;
             if ((rc = find_newline(lines, window_end(lines), &newline)) != 0)
                 return rc;

@@ -94,9 +94,13 @@ int cm_row_split(cm_row_parser *parser, const char *line, size_t len)
         failed = 1;
     if (failed) {
         int error = csv_error(&parser->csv);
-        /* csv_fini leaves the parser reset and ready for the next line in either case. */
         if (error == CSV_ENOMEM || error == CSV_ETOOBIG)
             cm_xmalloc((size_t)-1); /* reports out of memory and aborts */
+        /* csv_fini returns before resetting its state when a quoted field is left open, so
+         * start a fresh parser: the next line must not begin inside this line's quote. */
+        cm_row_parser_free(parser);
+        if (cm_row_parser_init(parser) != 0)
+            cm_xmalloc((size_t)-1);
         return -CM_REJECT_QUOTING;
     }
     if (parser->too_long)
@@ -152,6 +156,8 @@ int cm_parse_cents(const char *text, size_t len, int64_t *cents)
         return -1;
     if (decimals == 1)
         fraction *= 10;
+    if (whole * 100 + fraction > CM_PRICE_MAX_CENTS)
+        return -1;
     *cents = whole * 100 + fraction;
     return 0;
 }

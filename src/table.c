@@ -127,7 +127,8 @@ int64_t *cm_table_upsert(cm_table *table, const void *key, size_t len)
         table->keys_cap = cap;
     }
     size_t i = table->count++;
-    memcpy(table->keys + table->keys_len, key, len);
+    if (len)
+        memcpy(table->keys + table->keys_len, key, len);
     table->hashes[i] = hash;
     table->key_off[i] = table->keys_len;
     table->key_len[i] = (uint32_t)len;
