@@ -78,9 +78,9 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
                            .console = {.car_min_carts = 5000, .car_category = "electronics", .top = 10}};
     opterr = 0;
     optind = 1;
-    int c;
+    int c, option_index = 0;
     long long value;
-    while ((c = getopt_long(argc, argv, "+o:f:qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:f:qh", options, &option_index)) != -1) {
         switch (c) {
         case 'o': opts->out_dir = optarg; break;
         case 'f': opts->format = optarg; break;
@@ -93,7 +93,7 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
         case OPT_TOP:
             value = cm_option_count(optarg);
             if (value < 0 || (c == OPT_TOP && (value < 1 || value > 1000))) {
-                cm_say(comm, "analyze: %s needs a whole number%s, not '%s'", argv[optind - 1],
+                cm_say(comm, "analyze: --%s needs a whole number%s, not '%s'", options[option_index].name,
                        c == OPT_TOP ? " from 1 to 1000" : " (0 or more)", optarg);
                 return CM_EXIT_USAGE;
             }
@@ -108,12 +108,11 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
             if (rank == 0)
                 fputs(usage, stdout);
             return CM_EXIT_OK;
+        case ':':
+            cm_say(comm, "analyze: option '%s' needs a value; see --help", argv[optind - 1]);
+            return CM_EXIT_USAGE;
         default:
-            if (optopt && optopt < 256)
-                cm_say(comm, "analyze: unknown option '-%c' or missing value; see --help", optopt);
-            else
-                cm_say(comm, "analyze: bad option '%s' (unknown or missing its value); see --help",
-                       argv[optind - 1]);
+            cm_say(comm, "analyze: unknown option '%s'; see --help", argv[optind - 1]);
             return CM_EXIT_USAGE;
         }
     }

@@ -181,7 +181,7 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
     int quiet = 0, progress = 0, c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+s:u:f:qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":s:u:f:qh", options, NULL)) != -1) {
         switch (c) {
         case 's': filter.session = optarg; break;
         case 'u':
@@ -205,9 +205,11 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
             if (rank == 0)
                 fputs(usage, stdout);
             return CM_EXIT_OK;
+        case ':':
+            cm_say(comm, "journey: option '%s' needs a value; see --help", argv[optind - 1]);
+            return CM_EXIT_USAGE;
         default:
-            cm_say(comm, "journey: bad option '%s' (unknown or missing its value); see --help",
-                   argv[optind - 1]);
+            cm_say(comm, "journey: unknown option '%s'; see --help", argv[optind - 1]);
             return CM_EXIT_USAGE;
         }
     }
