@@ -60,15 +60,18 @@ void cm_table_free(cm_table *table)
 
 void cm_table_clear(cm_table *table) { cm_table_free(table); }
 
+#define SLOT_ENTRY(slot) ((uint32_t)(slot))
+#define SLOT_TAG(hash)   ((hash) >> 32 << 32)
+
 static void grow_slots(cm_table *table)
 {
     size_t cap = table->slots_cap ? table->slots_cap * 2 : 64;
-    uint32_t *slots = cm_xcalloc(cap, sizeof *slots);
+    uint64_t *slots = cm_xcalloc(cap, sizeof *slots);
     for (size_t i = 0; i < table->count; i++) {
         size_t s = table->hashes[i] & (cap - 1);
         while (slots[s])
             s = (s + 1) & (cap - 1);
-        slots[s] = (uint32_t)(i + 1);
+        slots[s] = SLOT_TAG(table->hashes[i]) | (uint64_t)(i + 1);
     }
     free(table->slots);
     table->slots = slots;
@@ -79,14 +82,17 @@ static size_t find_slot(const cm_table *table, const void *key, size_t len, uint
 {
     size_t mask = table->slots_cap - 1;
     size_t s = hash & mask;
+    uint64_t tag = SLOT_TAG(hash);
     for (;;) {
-        uint32_t entry = table->slots[s];
-        if (!entry)
+        uint64_t slot = table->slots[s];
+        if (!slot)
             return s;
-        size_t i = entry - 1;
-        if (table->hashes[i] == hash && table->key_len[i] == len &&
-            memcmp(table->keys + table->key_off[i], key, len) == 0)
-            return s;
+        if ((slot & ~(uint64_t)UINT32_MAX) == tag) {
+            size_t i = SLOT_ENTRY(slot) - 1;
+            if (table->hashes[i] == hash && table->key_len[i] == len &&
+                memcmp(table->keys + table->key_off[i], key, len) == 0)
+                return s;
+        }
         s = (s + 1) & mask;
     }
 }
@@ -96,7 +102,7 @@ int64_t *cm_table_find(const cm_table *table, const void *key, size_t len)
     if (!table->count)
         return NULL;
     size_t s = find_slot(table, key, len, cm_hash(key, len));
-    uint32_t entry = table->slots[s];
+    uint32_t entry = SLOT_ENTRY(table->slots[s]);
     return entry ? table->values + (size_t)(entry - 1) * (size_t)table->ncols : NULL;
 }
 
@@ -107,7 +113,7 @@ int64_t *cm_table_upsert(cm_table *table, const void *key, size_t len)
     uint64_t hash = cm_hash(key, len);
     size_t s = find_slot(table, key, len, hash);
     if (table->slots[s])
-        return table->values + (size_t)(table->slots[s] - 1) * (size_t)table->ncols;
+        return table->values + (size_t)(SLOT_ENTRY(table->slots[s]) - 1) * (size_t)table->ncols;
 
     if (table->count == UINT32_MAX - 1)
         cm_xmalloc((size_t)-1); /* beyond 4 billion keys: report and abort */
@@ -136,7 +142,7 @@ int64_t *cm_table_upsert(cm_table *table, const void *key, size_t len)
     int64_t *values = table->values + i * (size_t)table->ncols;
     for (int c = 0; c < table->ncols; c++)
         values[c] = identity(table->ops[c]);
-    table->slots[s] = (uint32_t)(i + 1);
+    table->slots[s] = SLOT_TAG(hash) | (uint64_t)(i + 1);
     return values;
 }
 

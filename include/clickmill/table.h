@@ -19,7 +19,8 @@ typedef struct {
     cm_merge_op ops[CM_TABLE_MAXCOLS];
     size_t count;     /* entries */
     size_t slots_cap; /* a power of two */
-    uint32_t *slots;  /* entry index + 1; 0 is empty */
+    uint64_t *slots;  /* low 32 bits: entry index + 1 (0 is empty); high 32: the hash's top bits,
+                         so most probes settle without touching the entry */
     uint64_t *hashes; /* per entry */
     uint64_t *key_off;
     uint32_t *key_len;
