@@ -60,16 +60,19 @@ static void start_entity(cm_key *key, char kind, const void *bytes, size_t len)
     cm_key_add_text(key, part, len + 1);
 }
 
-static void add_distinct(cm_analytics *analytics, const cm_key *entity, int question,
-                         const char *group, size_t group_len, int64_t value)
+/* Adds (entity, question, group) to the distinct keys. The entity key is extended in place and
+ * restored, so the row's keys share one buffer. */
+static void add_distinct(cm_analytics *analytics, cm_key *entity, int question, const char *group,
+                         size_t group_len, int64_t value)
 {
-    cm_key key = *entity;
+    size_t entity_len = entity->len;
     char q = (char)question;
-    cm_key_add_text(&key, &q, 1);
+    cm_key_add_text(entity, &q, 1);
     if (group)
-        cm_key_add_text(&key, group, group_len);
-    int64_t *row = cm_table_upsert(&analytics->distinct, key.bytes, key.len);
+        cm_key_add_text(entity, group, group_len);
+    int64_t *row = cm_table_upsert(&analytics->distinct, entity->bytes, entity->len);
     row[0] = value < row[0] ? value : row[0];
+    entity->len = entity_len;
 }
 
 int cm_analytics_add(void *ctx, const cm_event *event)

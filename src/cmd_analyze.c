@@ -180,6 +180,16 @@ int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv)
         return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
     }
 
+    /* Fail before the long read, not after it, when the output directory cannot be made. */
+    if (rank == 0)
+        rc = cm_mkdirs(opts.out_dir, err, sizeof err);
+    CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+    if (rc != 0) {
+        cm_say(comm, "%s", err);
+        cm_plan_free(&plan);
+        return CM_EXIT_FAILURE;
+    }
+
     cm_analytics analytics;
     cm_analytics_init(&analytics);
     cm_scan_opts scan_opts = {
@@ -189,7 +199,7 @@ int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv)
     };
     cm_scan_stats stats;
     rc = cm_scan(comm, &plan, &scan_opts, cm_analytics_add, &analytics, &stats, err, sizeof err);
-    if (rank == 0)
+    if (rank == 0 && (rc == 0 || rc == CM_EREJECTS)) /* otherwise the counts are partial */
         cm_console_rejects(stderr, &stats, (const char *const *)paths);
     if (rc != 0) {
         cm_say(comm, "%s", err);

@@ -236,7 +236,7 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
     cm_scan_opts scan_opts = {.max_rejects = max_rejects, .progress = cm_progress_wanted(quiet, progress)};
     cm_scan_stats stats;
     rc = cm_scan(comm, &plan, &scan_opts, collect, &filter, &stats, err, sizeof err);
-    if (rank == 0)
+    if (rank == 0 && (rc == 0 || rc == CM_EREJECTS)) /* otherwise the counts are partial */
         cm_console_rejects(stderr, &stats, (const char *const *)(argv + optind));
     cm_plan_free(&plan);
     if (rc != 0) {

@@ -13,17 +13,18 @@
 #define TAG_LENGTH 101
 #define TAG_DATA 102
 
-static void send_buffer(MPI_Comm comm, int dest, const cm_buffer *buffer)
+void cm_send_bytes(MPI_Comm comm, int dest, const void *data, size_t size)
 {
-    int64_t len = (int64_t)buffer->len;
+    const char *bytes = data;
+    int64_t len = (int64_t)size;
     CM_MPI_CHECK(comm, MPI_Send(&len, 1, MPI_INT64_T, dest, TAG_LENGTH, comm));
     for (int64_t at = 0; at < len; at += CHUNK_BYTES) {
         int piece = (int)(len - at < CHUNK_BYTES ? len - at : CHUNK_BYTES);
-        CM_MPI_CHECK(comm, MPI_Send(buffer->data + at, piece, MPI_BYTE, dest, TAG_DATA, comm));
+        CM_MPI_CHECK(comm, MPI_Send(bytes + at, piece, MPI_BYTE, dest, TAG_DATA, comm));
     }
 }
 
-static void recv_buffer(MPI_Comm comm, int source, cm_buffer *buffer)
+void cm_recv_bytes(MPI_Comm comm, int source, cm_buffer *buffer)
 {
     int64_t len;
     CM_MPI_CHECK(comm, MPI_Recv(&len, 1, MPI_INT64_T, source, TAG_LENGTH, comm, MPI_STATUS_IGNORE));
@@ -56,12 +57,12 @@ void cm_table_reduce(MPI_Comm comm, cm_table *table)
         if (rank & step) {
             buffer.len = 0; /* it may still hold a partial received at an earlier step */
             serialize_all(table, &buffer);
-            send_buffer(comm, rank - step, &buffer);
+            cm_send_bytes(comm, rank - step, buffer.data, buffer.len);
             cm_table_clear(table);
             break;
         }
         if (rank + step < nranks) {
-            recv_buffer(comm, rank + step, &buffer);
+            cm_recv_bytes(comm, rank + step, &buffer);
             if (cm_table_merge_serialized(table, buffer.data, buffer.len) != 0)
                 cm_mpi_fail(comm, MPI_ERR_TRUNCATE, "merging a partial table", __FILE__, __LINE__);
         }

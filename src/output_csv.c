@@ -85,6 +85,10 @@ int cm_result_write_json(FILE *out, const cm_result *table)
 
 int cm_mkdirs(const char *path, char *err, size_t err_size)
 {
+    if (path[0] == '\0') {
+        snprintf(err, err_size, "the output directory name is empty");
+        return CM_EIO;
+    }
     char *copy = cm_xstrdup(path);
     int rc = 0;
     for (char *slash = copy + 1;; slash++) {

@@ -1,6 +1,7 @@
 /* Reads each rank's segments, parses the lines, counts and locates rejected rows. */
 #include "clickmill/scan.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "clickmill/error.h"
 #include "clickmill/lines.h"
+#include "clickmill/merge.h"
 #include "clickmill/progress.h"
 #include "clickmill/table.h"
 
@@ -74,71 +76,74 @@ static void append_csv_field(cm_buffer *out, const char *text, size_t len)
     cm_buffer_append(out, "\"", 1);
 }
 
-/* Writes every rank's rejected lines into one CSV file, in file order, through MPI-IO under a
- * temporary name that rank 0 renames when all is written. Collective. */
-static int write_rejects(MPI_Comm comm, const cm_plan *plan, const scan_state *state,
-                         const int64_t *first_line, const char *path, char *err, size_t err_size)
+/* Formats this rank's rejected lines as CSV rows, now that their line numbers are known. */
+static void format_rejects(const cm_plan *plan, const scan_state *state, const int64_t *first_line,
+                           cm_buffer *text)
 {
-    int rank;
-    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
-    cm_buffer text = {0};
-    if (rank == 0)
-        cm_buffer_append(&text, "file,line,byte_offset,reason,text\n", 34);
     for (size_t at = 0; at < state->records.len;) {
         reject_record record;
         memcpy(&record, state->records.data + at, sizeof record);
         at += sizeof record;
         char number[64];
         const char *file = plan->files[record.file].path;
-        append_csv_field(&text, file, strlen(file));
+        append_csv_field(text, file, strlen(file));
         int n = snprintf(number, sizeof number, ",%lld,%lld,%s,",
                          (long long)(first_line[record.file] + record.local_line),
                          (long long)record.offset, cm_reject_name(record.reason));
-        cm_buffer_append(&text, number, (size_t)n);
-        append_csv_field(&text, state->records.data + at, record.text_len);
-        cm_buffer_append(&text, "\n", 1);
+        cm_buffer_append(text, number, (size_t)n);
+        append_csv_field(text, state->records.data + at, record.text_len);
+        cm_buffer_append(text, "\n", 1);
         at += record.text_len;
     }
+}
 
-    char temporary[4096];
-    snprintf(temporary, sizeof temporary, "%s.tmp", path);
-    int64_t mine = (int64_t)text.len, before = 0;
-    CM_MPI_CHECK(comm, MPI_Exscan(&mine, &before, 1, MPI_INT64_T, MPI_SUM, comm));
+/* Writes every rank's rejected lines into one CSV file, in file order. Rank 0 receives each
+ * rank's rows in turn and writes them, so only rank 0 needs to see the path (as for every other
+ * output); the file gets its name when it is complete. Collective. */
+static int write_rejects(MPI_Comm comm, const cm_plan *plan, const scan_state *state,
+                         const int64_t *first_line, const char *path, char *err, size_t err_size)
+{
+    int rank, nranks, ok = 1;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
+    cm_buffer text = {0};
     if (rank == 0)
-        before = 0;
-    MPI_File file;
-    int rc = MPI_File_open(comm, temporary, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
-                           &file);
-    int ok = rc == MPI_SUCCESS, all_ok;
-    CM_MPI_CHECK(comm, MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm));
-    if (!all_ok) {
-        if (ok)
-            MPI_File_close(&file);
-        snprintf(err, err_size, "%s: cannot create the rejects file", temporary);
-        cm_buffer_free(&text);
-        return CM_EIO;
-    }
-    CM_MPI_CHECK(comm, MPI_File_set_size(file, 0));
-    int written_ok = 1;
-    for (size_t at = 0; at < text.len || at == 0;) {
-        size_t piece = text.len - at < (1u << 30) ? text.len - at : (1u << 30);
-        if (MPI_File_write_at(file, before + (MPI_Offset)at, text.data + at, (int)piece, MPI_BYTE,
-                              MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            written_ok = 0;
-        at += piece;
-        if (piece == 0)
-            break;
-    }
-    MPI_File_close(&file);
-    CM_MPI_CHECK(comm, MPI_Allreduce(&written_ok, &all_ok, 1, MPI_INT, MPI_MIN, comm));
-    cm_buffer_free(&text);
-    if (all_ok && rank == 0 && rename(temporary, path) != 0)
-        all_ok = 0;
-    CM_MPI_CHECK(comm, MPI_Bcast(&all_ok, 1, MPI_INT, 0, comm));
-    if (!all_ok) {
-        if (rank == 0)
+        cm_buffer_append(&text, "file,line,byte_offset,reason,text\n", 34);
+    format_rejects(plan, state, first_line, &text);
+    if (rank != 0) {
+        cm_send_bytes(comm, 0, text.data, text.len);
+    } else {
+        char temporary[4200];
+        snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
+        FILE *out = fopen(temporary, "w");
+        if (!out) {
+            ok = 0;
+            snprintf(err, err_size, "%.300s: cannot create the rejects file: %s", temporary,
+                     strerror(errno));
+        }
+        for (int r = 0; r < nranks; r++) {
+            if (r > 0) /* receive even after a failure, so no rank waits for ever */
+                cm_recv_bytes(comm, r, &text);
+            if (ok && text.len && fwrite(text.data, 1, text.len, out) != text.len) {
+                ok = 0;
+                snprintf(err, err_size, "%.300s: write error: %s", temporary, strerror(errno));
+            }
+        }
+        if (out && fclose(out) != 0 && ok) {
+            ok = 0;
+            snprintf(err, err_size, "%.300s: write error: %s", temporary, strerror(errno));
+        }
+        if (ok && rename(temporary, path) != 0) {
+            ok = 0;
+            snprintf(err, err_size, "%.300s: cannot rename into place: %s", path, strerror(errno));
+        }
+        if (!ok && out)
             unlink(temporary);
-        snprintf(err, err_size, "%s: cannot write the rejects file", path);
+    }
+    cm_buffer_free(&text);
+    CM_MPI_CHECK(comm, MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+    if (!ok) {
+        CM_MPI_CHECK(comm, MPI_Bcast(err, (int)err_size, MPI_CHAR, 0, comm));
         return CM_EIO;
     }
     return 0;
@@ -165,6 +170,8 @@ static int read_segments(const cm_plan *plan, const cm_segment *segs, int nsegs,
         cm_lines lines;
         rc = cm_lines_open(&lines, input->path, input->size, input->data_start, segs[s].start,
                            segs[s].end, block);
+        if (rc)
+            snprintf(err, err_size, "%s", lines.err);
         int64_t reported = 0;
         while (rc == 0) {
             const char *line = NULL;
@@ -289,13 +296,22 @@ int cm_scan(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *opts, cm_eve
     free(displs);
 
     if (opts->max_rejects >= 0 && stats->rejected > opts->max_rejects) {
+        /* Each rank stopped reading once it alone was over the limit: the count is a floor. */
         snprintf(err, err_size,
-                 "%s%lld rows rejected, more than --max-rejects %lld allows; stopped",
-                 nranks > 1 ? "at least " : "", (long long)stats->rejected,
-                 (long long)opts->max_rejects);
+                 "at least %lld rows rejected, more than --max-rejects %lld allows; stopped%s",
+                 (long long)stats->rejected, (long long)opts->max_rejects,
+                 opts->rejects_path ? " (the rejects file lists those found before the stop)"
+                                    : "");
         rc = CM_EREJECTS;
-    } else if (opts->rejects_path) {
-        rc = write_rejects(comm, plan, &state, first_line, opts->rejects_path, err, err_size);
+    }
+    if (opts->rejects_path) {
+        char write_err[512] = "";
+        int written = write_rejects(comm, plan, &state, first_line, opts->rejects_path,
+                                    write_err, sizeof write_err);
+        if (written != 0 && rc == 0) {
+            rc = written;
+            snprintf(err, err_size, "%s", write_err);
+        }
     }
     free(first_line);
 cleanup:

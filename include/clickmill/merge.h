@@ -16,6 +16,11 @@ void cm_table_reduce(MPI_Comm comm, cm_table *table);
  * first key part are on one rank, so counting them there is exact. Collective. */
 void cm_table_exchange(MPI_Comm comm, cm_table *table);
 
+/* Point-to-point transfer of a byte buffer of any size (sent in pieces that fit an int). The
+ * receiver's buffer is resized to fit. Local to the pair of ranks. */
+void cm_send_bytes(MPI_Comm comm, int dest, const void *data, size_t len);
+void cm_recv_bytes(MPI_Comm comm, int source, cm_buffer *buffer);
+
 /* The owner rank of a key (hash of its first part). Local. */
 int cm_key_owner(const void *key, size_t len, int nranks);
 
