@@ -419,6 +419,12 @@ sec_max_rejects() {
     expect_exit "three bad rows, --max-rejects 2 [np=$np]" 1
     expect_err "three bad rows, --max-rejects 2 [np=$np]" "max-rejects"
     expect_no_tables "three bad rows, --max-rejects 2 [np=$np]" "$W/o.mr2.$np"
+
+    # The rejects file keeps what was found before the stop: at least the 3 rows of a 2 limit.
+    run "$np" analyze --quiet --max-rejects 2 --rejects "$W/mr2.rejects.$np" --out "$W/o.mr2r.$np" "$D/three_bad.csv"
+    expect_exit "three bad rows, --max-rejects 2 --rejects [np=$np]" 1
+    check "three bad rows, --max-rejects 2 keeps the rejects file [np=$np]" \
+      test "$(tail -n +2 "$W/mr2.rejects.$np" 2>/dev/null | cut -d, -f2 | tr '\n' ' ')" = "3 9 14 "
   done
 }
 
@@ -514,6 +520,9 @@ sec_outputs() {
     run "$np" analyze --quiet --out "$W/o.rj.$np" --rejects "$W/nodir/rejects.csv" "$D/one_bad.csv"
     expect_exit "--rejects in a missing directory [np=$np]" 1
     expect_err "--rejects in a missing directory [np=$np]" "$W/nodir/rejects.csv" "rejects file"
+    run "$np" analyze --quiet --out "" "$CLEAN"
+    expect_exit "--out '' [np=$np]" 1
+    expect_err "--out '' [np=$np]" "output directory name is empty"
   done
 }
 
