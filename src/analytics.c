@@ -191,8 +191,8 @@ static void put_counts(cm_cell *cells, const int64_t *values)
     cells[3].num = values[V_REVENUE];
 }
 
-static void build_tables(const cm_table *groups, const cm_table *counts,
-                         const int64_t hours[24][4], cm_results *results)
+static void build_tables(const cm_table *groups, const cm_table *counts, const int64_t hours[24][4],
+                         cm_results *results)
 {
     cm_key_reader reader;
     for (size_t i = 0; i < groups->count; i++) {
@@ -221,9 +221,9 @@ static void build_tables(const cm_table *groups, const cm_table *counts,
             break;
         case G_CATEGORY_BRAND:
         case G_CATEGORY_PRODUCT:
-            row = cm_result_add_row(&results->tables[id[0] == G_CATEGORY_BRAND
-                                                         ? CM_T_CATEGORY_BRANDS
-                                                         : CM_T_CATEGORY_PRODUCTS]);
+            row = cm_result_add_row(
+                &results->tables[id[0] == G_CATEGORY_BRAND ? CM_T_CATEGORY_BRANDS
+                                                           : CM_T_CATEGORY_PRODUCTS]);
             row[0].text = cm_xstrndup(first, part_len[1]);
             row[1].text = cm_xstrndup(second, part_len[2]);
             put_counts(row + 2, values);
@@ -267,10 +267,10 @@ void cm_analytics_finish(MPI_Comm comm, cm_analytics *analytics, cm_results *res
     int64_t hours[24][4];
     int64_t first_time, last_time;
     CM_MPI_CHECK(comm, MPI_Reduce(analytics->hours, hours, 24 * 4, MPI_INT64_T, MPI_SUM, 0, comm));
-    CM_MPI_CHECK(comm, MPI_Reduce(&analytics->first_time, &first_time, 1, MPI_INT64_T, MPI_MIN, 0,
-                                  comm));
-    CM_MPI_CHECK(comm, MPI_Reduce(&analytics->last_time, &last_time, 1, MPI_INT64_T, MPI_MAX, 0,
-                                  comm));
+    CM_MPI_CHECK(comm,
+                 MPI_Reduce(&analytics->first_time, &first_time, 1, MPI_INT64_T, MPI_MIN, 0, comm));
+    CM_MPI_CHECK(comm,
+                 MPI_Reduce(&analytics->last_time, &last_time, 1, MPI_INT64_T, MPI_MAX, 0, comm));
 
     /* Keyed tables: group-bys reduce to rank 0; distinct keys go to their owners, are counted
      * there, and the counts reduce to rank 0. */

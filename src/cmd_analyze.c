@@ -72,10 +72,11 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
     };
     int rank;
     MPI_Comm_rank(comm, &rank);
-    *opts = (analyze_opts){.out_dir = "clickmill-out",
-                           .format = "text",
-                           .max_rejects = -1,
-                           .console = {.car_min_carts = 5000, .car_category = "electronics", .top = 10}};
+    *opts = (analyze_opts){
+        .out_dir = "clickmill-out",
+        .format = "text",
+        .max_rejects = -1,
+        .console = {.car_min_carts = 5000, .car_category = "electronics", .top = 10}};
     opterr = 0;
     optind = 1;
     int c, option_index = 0;
@@ -93,7 +94,8 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
         case OPT_TOP:
             value = cm_option_count(optarg);
             if (value < 0 || (c == OPT_TOP && (value < 1 || value > 1000))) {
-                cm_say(comm, "analyze: --%s needs a whole number%s, not '%s'", options[option_index].name,
+                cm_say(comm, "analyze: --%s needs a whole number%s, not '%s'",
+                       options[option_index].name,
                        c == OPT_TOP ? " from 1 to 1000" : " (0 or more)", optarg);
                 return CM_EXIT_USAGE;
             }
@@ -116,7 +118,8 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
             return CM_EXIT_USAGE;
         }
     }
-    if (strcmp(opts->format, "text") && strcmp(opts->format, "csv") && strcmp(opts->format, "json")) {
+    if (strcmp(opts->format, "text") && strcmp(opts->format, "csv") &&
+        strcmp(opts->format, "json")) {
         cm_say(comm, "analyze: --format must be text, csv or json, not '%s'", opts->format);
         return CM_EXIT_USAGE;
     }

@@ -152,10 +152,9 @@ static void print_journey_text(FILE *out, const cm_result *table, const journey_
         const cm_cell *row = cm_result_row(table, r);
         char price[32];
         cm_cell_format(&journey_cols[6], row[6], price, sizeof price);
-        fprintf(out, "  %-23s %-16s %10" PRId64 " %-36s %-16s %10s%s%s\n", row[0].text,
-                row[1].text, row[2].num, row[4].text[0] ? row[4].text : "-",
-                row[5].text[0] ? row[5].text : "-", price, filter->session ? "" : "  ",
-                filter->session ? "" : row[8].text);
+        fprintf(out, "  %-23s %-16s %10" PRId64 " %-36s %-16s %10s%s%s\n", row[0].text, row[1].text,
+                row[2].num, row[4].text[0] ? row[4].text : "-", row[5].text[0] ? row[5].text : "-",
+                price, filter->session ? "" : "  ", filter->session ? "" : row[8].text);
     }
 }
 
@@ -233,7 +232,8 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
         cm_say(comm, "%s", err);
         return CM_EXIT_FAILURE;
     }
-    cm_scan_opts scan_opts = {.max_rejects = max_rejects, .progress = cm_progress_wanted(quiet, progress)};
+    cm_scan_opts scan_opts = {.max_rejects = max_rejects,
+                              .progress = cm_progress_wanted(quiet, progress)};
     cm_scan_stats stats;
     rc = cm_scan(comm, &plan, &scan_opts, collect, &filter, &stats, err, sizeof err);
     if (rank == 0 && (rc == 0 || rc == CM_EREJECTS)) /* otherwise the counts are partial */
@@ -278,8 +278,7 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
                            .cols = journey_cols};
         build_journey(all, (size_t)total, &table);
         found = table.nrows > 0;
-        if (!found)
-        {
+        if (!found) {
             if (filter.session)
                 fprintf(stderr, "clickmill: journey: no events for session %s\n", filter.session);
             else

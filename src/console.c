@@ -17,7 +17,10 @@ typedef struct {
 
 static const ranking *ranking_now; /* qsort has no context argument; rank 0 is one thread */
 
-static int64_t score(const cm_cell *row, int col) { return col < 0 ? 0 : row[col].num; }
+static int64_t score(const cm_cell *row, int col)
+{
+    return col < 0 ? 0 : row[col].num;
+}
 
 static int compare_ranked(const void *a, const void *b)
 {
@@ -99,7 +102,10 @@ static const cm_cell *find_text(const cm_result *table, int col, const char *tex
     return NULL;
 }
 
-static const char *shown(const char *text) { return text[0] ? text : "(none)"; }
+static const char *shown(const char *text)
+{
+    return text[0] ? text : "(none)";
+}
 
 static void print_funnel(FILE *out, const cm_results *results)
 {
@@ -278,8 +284,9 @@ static void print_abandonment(FILE *out, const cm_result *table, int name_col, c
         order[at] = r;
     }
     if (kept == 0) {
-        fprintf(out, "  (no group with at least %" PRId64 " carts and a positive rate; "
-                     "see --car-min-carts)\n",
+        fprintf(out,
+                "  (no group with at least %" PRId64 " carts and a positive rate; "
+                "see --car-min-carts)\n",
                 opts->car_min_carts);
     } else {
         fprintf(out, "  %-28s %12s %12s %9s\n", name_col ? "brand" : "category", "carts",

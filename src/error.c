@@ -76,4 +76,7 @@ char *cm_xstrndup(const char *s, size_t len)
     return p;
 }
 
-char *cm_xstrdup(const char *s) { return cm_xstrndup(s, strlen(s)); }
+char *cm_xstrdup(const char *s)
+{
+    return cm_xstrndup(s, strlen(s));
+}

@@ -67,7 +67,10 @@ int cm_time_parse(const char *text, size_t len, int64_t *seconds)
     return 0;
 }
 
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
 
 static void put_digits(char *out, int value, int width)
 {
@@ -102,7 +105,10 @@ void cm_time_format(int64_t seconds, char out[24])
     memcpy(out + 19, " UTC", 5);
 }
 
-int cm_time_hour(int64_t seconds) { return (int)((seconds - floor_div(seconds, 86400) * 86400) / 3600); }
+int cm_time_hour(int64_t seconds)
+{
+    return (int)((seconds - floor_div(seconds, 86400) * 86400) / 3600);
+}
 
 int cm_time_weekday(int64_t seconds)
 {

@@ -65,8 +65,8 @@ static int refill_from(cm_lines *lines, int64_t from)
         if (got < 0) {
             if (errno == EINTR)
                 continue;
-            snprintf(lines->err, sizeof lines->err, "%s: read error at byte %lld: %s",
-                     lines->path, (long long)at, strerror(errno));
+            snprintf(lines->err, sizeof lines->err, "%s: read error at byte %lld: %s", lines->path,
+                     (long long)at, strerror(errno));
             return CM_EIO;
         }
         if (got == 0) {
@@ -84,7 +84,10 @@ static int refill_from(cm_lines *lines, int64_t from)
     return 0;
 }
 
-static int64_t window_end(const cm_lines *lines) { return lines->buf_off + (int64_t)lines->buf_len; }
+static int64_t window_end(const cm_lines *lines)
+{
+    return lines->buf_off + (int64_t)lines->buf_len;
+}
 
 /* Finds the first '\n' at or after absolute offset `from`, reading forward and discarding what
  * is behind. Sets *newline to its offset, or to file_end when there is none. */

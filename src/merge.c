@@ -10,8 +10,8 @@
 /* Messages are sent in pieces no larger than this, so counts always fit an int. */
 #define CHUNK_BYTES (1 << 30)
 #define ROUND_BYTES (256 << 20)
-#define TAG_LENGTH 101
-#define TAG_DATA 102
+#define TAG_LENGTH  101
+#define TAG_DATA    102
 
 void cm_send_bytes(MPI_Comm comm, int dest, const void *data, size_t size)
 {

@@ -124,8 +124,7 @@ int cm_commit_file(const char *temporary, const char *path, char *err, size_t er
     return CM_EIO;
 }
 
-int cm_results_write_csv_dir(const char *dir, const cm_results *results, char *err,
-                             size_t err_size)
+int cm_results_write_csv_dir(const char *dir, const cm_results *results, char *err, size_t err_size)
 {
     char tables[4096], path[4200], temporary[4300];
     snprintf(tables, sizeof tables, "%s/tables", dir);

@@ -23,7 +23,8 @@
 static hid_t string_type(void)
 {
     hid_t type = H5Tcopy(H5T_C_S1);
-    if (type >= 0 && (H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0)) {
+    if (type >= 0 &&
+        (H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0)) {
         H5Tclose(type);
         return -1;
     }
@@ -61,8 +62,8 @@ static int write_table(hid_t file, const cm_result *table, const char *path, cha
     }
     hsize_t dims[1] = {table->nrows};
     H5_CHECK(space = H5Screate_simple(1, dims, NULL));
-    H5_CHECK(set = H5Dcreate2(file, table->name, type, space, H5P_DEFAULT, H5P_DEFAULT,
-                              H5P_DEFAULT));
+    H5_CHECK(set =
+                 H5Dcreate2(file, table->name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     if (table->nrows)
         H5_CHECK(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows));
     rc = 0;
@@ -84,7 +85,8 @@ static int write_attribute(hid_t file, const char *name, hid_t type, hsize_t cou
 {
     int ok = 0;
     hid_t space = count == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &count, NULL);
-    hid_t attribute = space < 0 ? -1 : H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t attribute =
+        space < 0 ? -1 : H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
     if (attribute >= 0)
         ok = H5Awrite(attribute, type, data) >= 0;
     if (attribute >= 0)

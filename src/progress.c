@@ -59,8 +59,8 @@ void cm_progress_add(cm_progress *progress, int64_t bytes)
     if (progress->rank == 0 && MPI_Wtime() - progress->last_shown >= 0.5) {
         int64_t done = 0;
         CM_MPI_CHECK(progress->comm, MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, progress->win));
-        CM_MPI_CHECK(progress->comm, MPI_Fetch_and_op(NULL, &done, MPI_INT64_T, 0, 0, MPI_NO_OP,
-                                                      progress->win));
+        CM_MPI_CHECK(progress->comm,
+                     MPI_Fetch_and_op(NULL, &done, MPI_INT64_T, 0, 0, MPI_NO_OP, progress->win));
         CM_MPI_CHECK(progress->comm, MPI_Win_unlock(0, progress->win));
         draw(progress, done);
     }

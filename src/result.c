@@ -8,16 +8,20 @@
 
 #include "clickmill/error.h"
 
+/* clang-format off */
 #define COUNTS {"views", CM_CELL_INT}, {"carts", CM_CELL_INT}, {"purchases", CM_CELL_INT}, \
     {"revenue", CM_CELL_MONEY}
+/* clang-format on */
 
 static const cm_column_def summary_cols[] = {
-    {"rows", CM_CELL_INT},          {"rows_rejected", CM_CELL_INT}, {"users", CM_CELL_INT},
-    {"sessions", CM_CELL_INT},      {"products", CM_CELL_INT},      {"revenue", CM_CELL_MONEY},
-    {"first_event", CM_CELL_TEXT},  {"last_event", CM_CELL_TEXT},
+    {"rows", CM_CELL_INT},         {"rows_rejected", CM_CELL_INT}, {"users", CM_CELL_INT},
+    {"sessions", CM_CELL_INT},     {"products", CM_CELL_INT},      {"revenue", CM_CELL_MONEY},
+    {"first_event", CM_CELL_TEXT}, {"last_event", CM_CELL_TEXT},
 };
 static const cm_column_def funnel_cols[] = {
-    {"event_type", CM_CELL_TEXT}, {"events", CM_CELL_INT}, {"users", CM_CELL_INT},
+    {"event_type", CM_CELL_TEXT},
+    {"events", CM_CELL_INT},
+    {"users", CM_CELL_INT},
     {"sessions", CM_CELL_INT},
 };
 static const cm_column_def categories_cols[] = {{"category", CM_CELL_TEXT}, COUNTS};
@@ -72,7 +76,8 @@ cm_cell *cm_result_add_row(cm_result *table)
 {
     if (table->nrows == table->cap) {
         table->cap = table->cap ? table->cap * 2 : 16;
-        table->cells = cm_xrealloc(table->cells, table->cap * (size_t)table->ncols * sizeof(cm_cell));
+        table->cells =
+            cm_xrealloc(table->cells, table->cap * (size_t)table->ncols * sizeof(cm_cell));
     }
     cm_cell *row = cm_result_row(table, table->nrows++);
     memset(row, 0, (size_t)table->ncols * sizeof *row);

@@ -8,7 +8,7 @@
 #include "clickmill/error.h"
 
 const char *const cm_column_names[CM_NCOLUMNS] = {
-    "event_time", "event_type", "product_id", "category_id", "category_code",
+    "event_time", "event_type", "product_id", "category_id",  "category_code",
     "brand",      "price",      "user_id",    "user_session",
 };
 
@@ -28,8 +28,7 @@ static const struct {
     [CM_REJECT_EVENT_TYPE] = {"bad_event_type",
                               "event_type is empty or not a word of a-z, 0-9 and '_'"},
     [CM_REJECT_ID] = {"bad_id", "product_id, category_id or user_id is not a non-negative integer"},
-    [CM_REJECT_PRICE] = {"bad_price",
-                         "price is not a non-negative number with at most 2 decimals"},
+    [CM_REJECT_PRICE] = {"bad_price", "price is not a non-negative number with at most 2 decimals"},
 };
 
 const char *cm_reject_name(int reason)
@@ -43,7 +42,10 @@ const char *cm_reject_text(int reason)
 }
 
 /* Only the line feed ends a row: lines arrive already split, and a CR inside a line is data. */
-static int is_line_feed(unsigned char c) { return c == CSV_LF; }
+static int is_line_feed(unsigned char c)
+{
+    return c == CSV_LF;
+}
 
 /* Spaces are data: trimming them would silently change a brand or a category. */
 static int is_never_space(unsigned char c)
@@ -62,7 +64,10 @@ int cm_row_parser_init(cm_row_parser *parser)
     return 0;
 }
 
-void cm_row_parser_free(cm_row_parser *parser) { csv_free(&parser->csv); }
+void cm_row_parser_free(cm_row_parser *parser)
+{
+    csv_free(&parser->csv);
+}
 
 static void on_field(void *field, size_t len, void *data)
 {

@@ -21,7 +21,7 @@ typedef struct {
     int reason;
     int64_t local_line; /* index among this rank's lines of that file */
     int64_t offset;
-    uint32_t text_len;  /* followed by the text in the buffer */
+    uint32_t text_len; /* followed by the text in the buffer */
 } reject_record;
 
 typedef struct {
@@ -29,7 +29,7 @@ typedef struct {
     int64_t *lines_in_file; /* lines this rank owns per file */
     int nreports;
     cm_reject_report reports[CM_REPORTS_MAX];
-    cm_buffer records;      /* reject_record + text, when --rejects is on */
+    cm_buffer records; /* reject_record + text, when --rejects is on */
     int keep_records;
 } scan_state;
 
@@ -159,8 +159,8 @@ static int compare_reports(const void *a, const void *b)
 
 /* Reads this rank's segments. Returns 0 or an error code with the message in err. */
 static int read_segments(const cm_plan *plan, const cm_segment *segs, int nsegs,
-                         const cm_scan_opts *opts, cm_event_sink sink, void *ctx,
-                         scan_state *state, cm_progress *progress, char *err, size_t err_size)
+                         const cm_scan_opts *opts, cm_event_sink sink, void *ctx, scan_state *state,
+                         cm_progress *progress, char *err, size_t err_size)
 {
     cm_row_parser *parser = cm_xmalloc(sizeof *parser);
     int rc = cm_row_parser_init(parser);
@@ -196,8 +196,8 @@ static int read_segments(const cm_plan *plan, const cm_segment *segs, int nsegs,
                     state->stats->rows++;
                     rc = sink(ctx, &event);
                     if (rc)
-                        snprintf(err, err_size, "%s: byte %lld: %s", input->path,
-                                 (long long)offset, cm_strerror(rc));
+                        snprintf(err, err_size, "%s: byte %lld: %s", input->path, (long long)offset,
+                                 cm_strerror(rc));
                 } else {
                     note_reject(state, segs[s].file, offset, reason, line, len);
                 }
@@ -266,8 +266,8 @@ int cm_scan(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *opts, cm_eve
         state.reports[i].line += first_line[state.reports[i].file];
 
     /* The first reports in file order reach rank 0. */
-    cm_reject_report *all = rank == 0 ? cm_xcalloc((size_t)nranks * CM_REPORTS_MAX, sizeof *all)
-                                      : NULL;
+    cm_reject_report *all =
+        rank == 0 ? cm_xcalloc((size_t)nranks * CM_REPORTS_MAX, sizeof *all) : NULL;
     int count = state.nreports, *counts = NULL, *displs = NULL;
     if (rank == 0) {
         counts = cm_xcalloc((size_t)nranks, sizeof(int));
@@ -300,14 +300,13 @@ int cm_scan(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *opts, cm_eve
         snprintf(err, err_size,
                  "at least %lld rows rejected, more than --max-rejects %lld allows; stopped%s",
                  (long long)stats->rejected, (long long)opts->max_rejects,
-                 opts->rejects_path ? " (the rejects file lists those found before the stop)"
-                                    : "");
+                 opts->rejects_path ? " (the rejects file lists those found before the stop)" : "");
         rc = CM_EREJECTS;
     }
     if (opts->rejects_path) {
         char write_err[512] = "";
-        int written = write_rejects(comm, plan, &state, first_line, opts->rejects_path,
-                                    write_err, sizeof write_err);
+        int written = write_rejects(comm, plan, &state, first_line, opts->rejects_path, write_err,
+                                    sizeof write_err);
         if (written != 0 && rc == 0) {
             rc = written;
             snprintf(err, err_size, "%s", write_err);

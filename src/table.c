@@ -58,7 +58,10 @@ void cm_table_free(cm_table *table)
     cm_table_init(table, ncols, ops);
 }
 
-void cm_table_clear(cm_table *table) { cm_table_free(table); }
+void cm_table_clear(cm_table *table)
+{
+    cm_table_free(table);
+}
 
 #define SLOT_ENTRY(slot) ((uint32_t)(slot))
 #define SLOT_TAG(hash)   ((hash) >> 32 << 32)

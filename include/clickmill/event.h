@@ -18,9 +18,9 @@ typedef struct {
 /* One accepted row. The text fields point into the row parser's storage and are valid until the
  * next cm_row_parse() on the same parser. */
 typedef struct {
-    int64_t time;        /* seconds since 1970-01-01 00:00:00 UTC */
-    int type;            /* CM_TYPE_* */
-    cm_text type_name;   /* "view", "cart", "remove_from_cart", ... */
+    int64_t time;      /* seconds since 1970-01-01 00:00:00 UTC */
+    int type;          /* CM_TYPE_* */
+    cm_text type_name; /* "view", "cart", "remove_from_cart", ... */
     int64_t product_id;
     int64_t category_id;
     int64_t user_id;

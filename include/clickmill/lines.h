@@ -16,8 +16,8 @@ typedef struct {
     int64_t file_end;   /* the file's size in the plan; bytes past it are not read */
     int64_t data_start; /* first byte after the header */
     int64_t seg_start, seg_end;
-    int64_t next;       /* absolute offset of the next line start; -1 before the first */
-    char *buf;          /* holds file bytes [buf_off, buf_off + buf_len) */
+    int64_t next; /* absolute offset of the next line start; -1 before the first */
+    char *buf;    /* holds file bytes [buf_off, buf_off + buf_len) */
     size_t buf_cap;
     size_t buf_len;
     int64_t buf_off;

@@ -12,9 +12,9 @@ typedef struct {
     int enabled;
     int rank;
     MPI_Win win;
-    int64_t *counter;  /* rank 0's window memory */
-    int64_t pending;   /* bytes read here and not yet added on rank 0 */
-    int64_t total;     /* bytes the job will read */
+    int64_t *counter; /* rank 0's window memory */
+    int64_t pending;  /* bytes read here and not yet added on rank 0 */
+    int64_t total;    /* bytes the job will read */
     double started, last_shown;
 } cm_progress;
 

@@ -48,8 +48,8 @@ enum {
 typedef struct {
     cm_result tables[CM_NTABLES];
     int nfiles;
-    const char *const *files;   /* borrowed */
-    const int64_t *file_bytes;  /* borrowed */
+    const char *const *files;  /* borrowed */
+    const int64_t *file_bytes; /* borrowed */
     int ranks;
     int64_t rows_read;
     int64_t rows_rejected;

@@ -24,9 +24,9 @@ enum {
 extern const char *const cm_column_names[CM_NCOLUMNS];
 
 /* Limits: a longer field or line is rejected, never truncated. */
-#define CM_FIELD_MAX 250
-#define CM_LINE_MAX (1 << 20)
-#define CM_FIELDS_MAX 64
+#define CM_FIELD_MAX       250
+#define CM_LINE_MAX        (1 << 20)
+#define CM_FIELDS_MAX      64
 #define CM_PRICE_MAX_CENTS 100000000000LL /* one billion in the shop's currency */
 
 /* Why a row was rejected. 0 is an accepted row. */

@@ -14,11 +14,11 @@
 
 /* One rejected row, located for the user. */
 typedef struct {
-    int file;        /* index into the plan's files */
-    int reason;      /* CM_REJECT_* */
-    int64_t line;    /* 1-based line number in its file */
-    int64_t offset;  /* byte offset of the line in its file */
-    char text[96];   /* the start of the line, NUL-terminated */
+    int file;       /* index into the plan's files */
+    int reason;     /* CM_REJECT_* */
+    int64_t line;   /* 1-based line number in its file */
+    int64_t offset; /* byte offset of the line in its file */
+    char text[96];  /* the start of the line, NUL-terminated */
 } cm_reject_report;
 
 typedef struct {

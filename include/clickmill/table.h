@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define CM_TABLE_MAXCOLS 8
-#define CM_KEY_MAX 1024
+#define CM_KEY_MAX       1024
 
 /* How two values of one column combine when rows with the same key meet. */
 typedef enum { CM_MERGE_SUM, CM_MERGE_MIN, CM_MERGE_MAX } cm_merge_op;
@@ -24,7 +24,7 @@ typedef struct {
     uint64_t *hashes; /* per entry */
     uint64_t *key_off;
     uint32_t *key_len;
-    int64_t *values;  /* count * ncols */
+    int64_t *values; /* count * ncols */
     size_t entries_cap;
     char *keys;
     size_t keys_len, keys_cap;
@@ -73,7 +73,10 @@ typedef struct {
     size_t len;
 } cm_key;
 
-static inline void cm_key_reset(cm_key *key) { key->len = 0; }
+static inline void cm_key_reset(cm_key *key)
+{
+    key->len = 0;
+}
 /* Adds a text part (at most 255 bytes; longer text is cut, which the row limits never allow). */
 void cm_key_add_text(cm_key *key, const char *text, size_t len);
 /* Adds an integer part, big-endian so that byte order is numeric order for non-negatives. */
