@@ -15,6 +15,7 @@ static const char usage[] =
     "commands:\n"
     "  analyze   funnel, categories, brands, products, days and hours tables from CSV files\n"
     "  journey   one session's (or user's) events in time order\n"
+    "  generate  a synthetic month in the same format, as large as the real one\n"
     "\n"
     "Run 'clickmill COMMAND --help' for a command's options.\n"
     "  -h, --help      show this help\n"
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         exit_code = CM_EXIT_OK;
     } else if (!strcmp(command, "analyze")) {
         exit_code = cm_cmd_analyze(comm, argc - 1, argv + 1);
+    } else if (!strcmp(command, "generate")) {
+        exit_code = cm_cmd_generate(comm, argc - 1, argv + 1);
     } else if (!strcmp(command, "journey")) {
         exit_code = cm_cmd_journey(comm, argc - 1, argv + 1);
     } else {

@@ -1,0 +1,409 @@
+/* `clickmill generate`: a synthetic month in the REES46 format, written by all ranks at once. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clickmill/commands.h"
+#include "clickmill/error.h"
+#include "clickmill/gen_model.h"
+#include "clickmill/table.h"
+
+static const char usage[] =
+    "usage: mpirun -np N clickmill generate (--rows N | --size SIZE) [options] -o FILE\n"
+    "\n"
+    "Writes a synthetic month of e-commerce events in the REES46 CSV format, sorted by time,\n"
+    "shaped like the real October 2019 month (docs/generator.md). The file is the same for a\n"
+    "given seed and size whatever the number of ranks.\n"
+    "\n"
+    "options:\n"
+    "  -n, --rows N        exactly N data rows (42448764 is the real October)\n"
+    "  -s, --size SIZE     about SIZE bytes instead, e.g. 500M or 5.7G (K, M, G are powers of\n"
+    "                      1000; the real October is 5.67G)\n"
+    "  -m, --month YYYY-MM the month to generate (default 2019-10)\n"
+    "      --seed S        the random seed (default 46)\n"
+    "  -o, --out FILE      the CSV file to write (required; written under a temporary name and\n"
+    "                      renamed when complete; every rank writes its part, so FILE must be on\n"
+    "                      a filesystem all ranks see)\n"
+    "  -q, --quiet         no summary line on stderr\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "Memory: each rank holds its part of the file, about SIZE / ranks, before writing it.\n";
+
+/* Average bytes per row of the real October file (5,668,612,855 / 42,448,764). */
+#define BYTES_PER_ROW  133.54
+#define WINDOW_SECONDS 600
+
+typedef struct {
+    int64_t rows;
+    int year, month;
+    uint64_t seed;
+    const char *out;
+    int quiet;
+} generate_opts;
+
+static int parse_size(const char *text, int64_t *bytes)
+{
+    char *end;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (errno || end == text || value <= 0)
+        return -1;
+    double unit = 1;
+    if (*end == 'K' || *end == 'k')
+        unit = 1e3;
+    else if (*end == 'M' || *end == 'm')
+        unit = 1e6;
+    else if (*end == 'G' || *end == 'g')
+        unit = 1e9;
+    else if (*end == 'T' || *end == 't')
+        unit = 1e12;
+    if (unit > 1)
+        end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end)
+        return -1;
+    *bytes = (int64_t)(value * unit);
+    return 0;
+}
+
+enum { OPT_SEED = 256 };
+
+static int parse_options(MPI_Comm comm, int argc, char **argv, generate_opts *opts)
+{
+    static const struct option options[] = {
+        {"rows", required_argument, NULL, 'n'},  {"size", required_argument, NULL, 's'},
+        {"month", required_argument, NULL, 'm'}, {"seed", required_argument, NULL, OPT_SEED},
+        {"out", required_argument, NULL, 'o'},   {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+    };
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    *opts = (generate_opts){.rows = -1, .year = 2019, .month = 10, .seed = 46};
+    int64_t size = -1;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":n:s:m:o:qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            opts->rows = cm_option_count(optarg);
+            if (opts->rows < 1) {
+                cm_say(comm, "generate: --rows needs a whole number of at least 1, not '%s'",
+                       optarg);
+                return CM_EXIT_USAGE;
+            }
+            break;
+        case 's':
+            if (parse_size(optarg, &size) != 0 || size < 1000) {
+                cm_say(comm,
+                       "generate: --size needs a size such as 500M or 5.7G (at least 1K), "
+                       "not '%s'",
+                       optarg);
+                return CM_EXIT_USAGE;
+            }
+            break;
+        case 'm':
+            if (sscanf(optarg, "%4d-%2d", &opts->year, &opts->month) != 2 || opts->year < 1970 ||
+                opts->year > 2100 || opts->month < 1 || opts->month > 12 || strlen(optarg) != 7) {
+                cm_say(comm,
+                       "generate: --month needs YYYY-MM between 1970-01 and 2100-12, not "
+                       "'%s'",
+                       optarg);
+                return CM_EXIT_USAGE;
+            }
+            break;
+        case OPT_SEED: {
+            long long seed = cm_option_count(optarg);
+            if (seed < 0) {
+                cm_say(comm, "generate: --seed needs a whole number, not '%s'", optarg);
+                return CM_EXIT_USAGE;
+            }
+            opts->seed = (uint64_t)seed;
+            break;
+        }
+        case 'o': opts->out = optarg; break;
+        case 'q': opts->quiet = 1; break;
+        case 'h':
+            if (rank == 0)
+                fputs(usage, stdout);
+            return CM_EXIT_OK;
+        case ':':
+            cm_say(comm, "generate: option '%s' needs a value; see --help", argv[optind - 1]);
+            return CM_EXIT_USAGE;
+        default:
+            cm_say(comm, "generate: unknown option '%s'; see --help", argv[optind - 1]);
+            return CM_EXIT_USAGE;
+        }
+    }
+    if ((opts->rows > 0) == (size > 0)) {
+        cm_say(comm, "generate: give exactly one of --rows N or --size SIZE (see --help)");
+        return CM_EXIT_USAGE;
+    }
+    if (size > 0)
+        opts->rows = (int64_t)((double)(size - (int64_t)strlen(cm_gen_header)) / BYTES_PER_ROW);
+    if (opts->rows < 1)
+        opts->rows = 1;
+    if (!opts->out) {
+        cm_say(comm, "generate: -o FILE is required (see --help)");
+        return CM_EXIT_USAGE;
+    }
+    if (optind < argc) {
+        cm_say(comm, "generate: unexpected argument '%s' (see --help)", argv[optind]);
+        return CM_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* Finds the number of visits whose rows add up to exactly `rows` (the last one cut), summing
+ * the visits' row counts over index chunks on all ranks. Collective. */
+static void count_visits(MPI_Comm comm, cm_gen_model *model, int64_t rows)
+{
+    int rank, nranks;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
+    int64_t *sums = cm_xcalloc((size_t)nranks, sizeof *sums);
+    uint64_t candidates = (uint64_t)(rows / 4.3) + 64, base = 0;
+    int64_t before = 0; /* rows of visits [0, base) */
+    for (;;) {
+        uint64_t lo = base + (candidates - base) * (uint64_t)rank / (uint64_t)nranks;
+        uint64_t hi = base + (candidates - base) * (uint64_t)(rank + 1) / (uint64_t)nranks;
+        int64_t mine = 0;
+        for (uint64_t i = lo; i < hi; i++)
+            mine += cm_gen_visit_rows(model, i);
+        CM_MPI_CHECK(comm, MPI_Allgather(&mine, 1, MPI_INT64_T, sums, 1, MPI_INT64_T, comm));
+        int64_t running = before;
+        int owner = -1;
+        for (int r = 0; r < nranks && owner < 0; r++) {
+            if (running + sums[r] >= rows)
+                owner = r;
+            else
+                running += sums[r];
+        }
+        if (owner >= 0) {
+            /* The owner walks its chunk to the visit that reaches `rows`. */
+            uint64_t visits = 0;
+            int last_rows = 0;
+            if (rank == owner) {
+                for (uint64_t i = lo; i < hi; i++) {
+                    int n = cm_gen_visit_rows(model, i);
+                    if (running + n >= rows) {
+                        visits = i + 1;
+                        last_rows = (int)(rows - running);
+                        break;
+                    }
+                    running += n;
+                }
+            }
+            CM_MPI_CHECK(comm, MPI_Bcast(&visits, 1, MPI_UINT64_T, owner, comm));
+            CM_MPI_CHECK(comm, MPI_Bcast(&last_rows, 1, MPI_INT, owner, comm));
+            model->visits = visits;
+            model->last_rows = last_rows;
+            break;
+        }
+        before = running;
+        base = candidates;
+        candidates += candidates / 4 + 64;
+    }
+    free(sums);
+}
+
+static int compare_events(const void *a, const void *b)
+{
+    const cm_gen_event *x = a, *y = b;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    if (x->visit != y->visit)
+        return x->visit < y->visit ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+typedef struct {
+    cm_gen_event *items;
+    size_t count, cap;
+} event_list;
+
+static void push_event(event_list *list, const cm_gen_event *event)
+{
+    if (list->count == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 4096;
+        list->items = cm_xrealloc(list->items, list->cap * sizeof *list->items);
+    }
+    list->items[list->count++] = *event;
+}
+
+/* Generates this rank's slice of the month, formatted, into out. Local. */
+static void generate_slice(const cm_gen_model *model, int rank, int nranks, cm_buffer *out)
+{
+    uint64_t first = model->visits * (uint64_t)rank / (uint64_t)nranks;
+    uint64_t last = model->visits * (uint64_t)(rank + 1) / (uint64_t)nranks;
+    int64_t from = rank == 0 ? 0 : cm_gen_visit_start(model, first);
+    int64_t to = rank == nranks - 1 ? (int64_t)model->month_seconds
+                                    : (int64_t)cm_gen_visit_start(model, last);
+    uint64_t visit = cm_gen_first_visit_at(model, from - CM_GEN_VISIT_MAX_SECONDS);
+    uint64_t visits_end = rank == nranks - 1 ? model->visits : cm_gen_first_visit_at(model, to);
+    if (rank == 0)
+        cm_buffer_append(out, cm_gen_header, strlen(cm_gen_header));
+
+    event_list pending = {0};
+    cm_gen_event *scratch = cm_xmalloc(1001 * sizeof *scratch);
+    char line[CM_GEN_LINE_MAX];
+    for (int64_t window = from; window < to || pending.count; window += WINDOW_SECONDS) {
+        int64_t window_end = window + WINDOW_SECONDS < to ? window + WINDOW_SECONDS : to;
+        if (window_end <= window)
+            window_end = to;
+        while (visit < visits_end && (int64_t)cm_gen_visit_start(model, visit) < window_end) {
+            int n = cm_gen_visit(model, visit, scratch);
+            for (int k = 0; k < n; k++)
+                if ((int64_t)scratch[k].time >= from && (int64_t)scratch[k].time < to)
+                    push_event(&pending, &scratch[k]);
+            visit++;
+        }
+        /* Move the window's events to the front, sort them, format them. */
+        size_t ready = 0;
+        for (size_t i = 0; i < pending.count; i++) {
+            if ((int64_t)pending.items[i].time < window_end) {
+                cm_gen_event keep = pending.items[ready];
+                pending.items[ready] = pending.items[i];
+                pending.items[i] = keep;
+                ready++;
+            }
+        }
+        qsort(pending.items, ready, sizeof *pending.items, compare_events);
+        for (size_t i = 0; i < ready; i++) {
+            size_t len = cm_gen_format(model, &pending.items[i], line);
+            cm_buffer_append(out, line, len);
+        }
+        memmove(pending.items, pending.items + ready,
+                (pending.count - ready) * sizeof *pending.items);
+        pending.count -= ready;
+        if (window_end >= to && visit >= visits_end && pending.count == 0)
+            break;
+    }
+    free(scratch);
+    free(pending.items);
+}
+
+/* Every rank writes its part at its offset; rank 0 renames the file when all have. Collective. */
+static int write_parts(MPI_Comm comm, const char *path, const cm_buffer *part, char *err,
+                       size_t err_size)
+{
+    int rank;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    long pid = (long)getpid();
+    CM_MPI_CHECK(comm, MPI_Bcast(&pid, 1, MPI_LONG, 0, comm));
+    char temporary[4200];
+    snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, pid);
+    int64_t mine = (int64_t)part->len, offset = 0;
+    CM_MPI_CHECK(comm, MPI_Exscan(&mine, &offset, 1, MPI_INT64_T, MPI_SUM, comm));
+    if (rank == 0)
+        offset = 0;
+
+    int ok = 1, all_ok;
+    char message[512] = "";
+    if (rank == 0) {
+        int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        if (fd < 0) {
+            ok = 0;
+            snprintf(message, sizeof message, "%.300s: cannot create: %s", temporary,
+                     strerror(errno));
+        } else {
+            close(fd);
+        }
+    }
+    CM_MPI_CHECK(comm, MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+    if (ok) {
+        int fd = open(temporary, O_WRONLY);
+        if (fd < 0) {
+            ok = 0;
+            snprintf(message, sizeof message, "%.300s: cannot open on rank %d: %s", temporary, rank,
+                     strerror(errno));
+        }
+        for (size_t at = 0; ok && at < part->len;) {
+            ssize_t wrote =
+                pwrite(fd, part->data + at, part->len - at, (off_t)(offset + (int64_t)at));
+            if (wrote < 0 && errno == EINTR)
+                continue;
+            if (wrote <= 0) {
+                ok = 0;
+                snprintf(message, sizeof message, "%.300s: write error on rank %d: %s", temporary,
+                         rank, wrote < 0 ? strerror(errno) : "nothing written");
+                break;
+            }
+            at += (size_t)wrote;
+        }
+        if (fd >= 0 && close(fd) != 0 && ok) {
+            ok = 0;
+            snprintf(message, sizeof message, "%.300s: write error: %s", temporary,
+                     strerror(errno));
+        }
+    }
+    /* The first failing rank's message goes to everyone. */
+    int failed = ok ? INT32_MAX : rank, first_failed;
+    CM_MPI_CHECK(comm, MPI_Allreduce(&failed, &first_failed, 1, MPI_INT, MPI_MIN, comm));
+    all_ok = first_failed == INT32_MAX;
+    if (!all_ok) {
+        CM_MPI_CHECK(comm, MPI_Bcast(message, sizeof message, MPI_CHAR, first_failed, comm));
+        snprintf(err, err_size, "%s", message);
+        if (rank == 0)
+            unlink(temporary);
+        return CM_EIO;
+    }
+    if (rank == 0 && rename(temporary, path) != 0) {
+        ok = 0;
+        snprintf(message, sizeof message, "%.300s: cannot rename into place: %s", path,
+                 strerror(errno));
+        unlink(temporary);
+    }
+    CM_MPI_CHECK(comm, MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+    if (!ok) {
+        CM_MPI_CHECK(comm, MPI_Bcast(message, sizeof message, MPI_CHAR, 0, comm));
+        snprintf(err, err_size, "%s", message);
+        return CM_EIO;
+    }
+    return 0;
+}
+
+int cm_cmd_generate(MPI_Comm comm, int argc, char **argv)
+{
+    generate_opts opts;
+    int exit_code = parse_options(comm, argc, argv, &opts);
+    if (exit_code >= 0)
+        return exit_code;
+    int rank, nranks;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
+    double started = MPI_Wtime();
+
+    cm_gen_model model;
+    cm_gen_model_build(&model, opts.seed, opts.year, opts.month, opts.rows);
+    count_visits(comm, &model, opts.rows);
+    cm_buffer part = {0};
+    generate_slice(&model, rank, nranks, &part);
+    double generated = MPI_Wtime();
+
+    char err[1024];
+    int rc = write_parts(comm, opts.out, &part, err, sizeof err);
+    int64_t bytes = (int64_t)part.len, total = 0;
+    CM_MPI_CHECK(comm, MPI_Reduce(&bytes, &total, 1, MPI_INT64_T, MPI_SUM, 0, comm));
+    cm_buffer_free(&part);
+    double finished = MPI_Wtime();
+    if (rc != 0) {
+        cm_say(comm, "generate: %s", err);
+    } else if (!opts.quiet && rank == 0) {
+        double seconds = finished - started;
+        fprintf(stderr,
+                "clickmill: generate: %" PRId64 " rows, %" PRIu64 " visits, %.1f MB in %s in "
+                "%.2f s (%.2f s generating, %.2f s writing) on %d rank%s: %.0f rows/s per rank\n",
+                opts.rows, model.visits, (double)total / 1e6, opts.out, seconds,
+                generated - started, finished - generated, nranks, nranks == 1 ? "" : "s",
+                (double)opts.rows / seconds / nranks);
+    }
+    cm_gen_model_free(&model);
+    return rc == 0 ? CM_EXIT_OK : CM_EXIT_FAILURE;
+}
