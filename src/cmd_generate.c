@@ -32,7 +32,8 @@ static const char usage[] =
     "  -q, --quiet         no summary line on stderr\n"
     "  -h, --help          show this help\n"
     "\n"
-    "Memory: each rank holds its part of the file, about SIZE / ranks, before writing it.\n";
+    "Memory: each rank but the first holds its part of the file (about SIZE / ranks) until\n"
+    "every rank has finished and the offsets are known.\n";
 
 /* Average bytes per row of the real October file (5,668,612,855 / 42,448,764). */
 #define BYTES_PER_ROW  133.54
@@ -215,12 +216,8 @@ static void count_visits(MPI_Comm comm, cm_gen_model *model, int64_t rows)
 
 static int compare_events(const void *a, const void *b)
 {
-    const cm_gen_event *x = a, *y = b;
-    if (x->time != y->time)
-        return x->time < y->time ? -1 : 1;
-    if (x->visit != y->visit)
-        return x->visit < y->visit ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    uint64_t x = ((const cm_gen_event *)a)->order, y = ((const cm_gen_event *)b)->order;
+    return x < y ? -1 : x > y;
 }
 
 typedef struct {
@@ -237,8 +234,42 @@ static void push_event(event_list *list, const cm_gen_event *event)
     list->items[list->count++] = *event;
 }
 
-/* Generates this rank's slice of the month, formatted, into out. Local. */
-static void generate_slice(const cm_gen_model *model, int rank, int nranks, cm_buffer *out)
+/* Where a rank's rows go: rank 0 knows its offset from the start and writes as it goes, so the
+ * kernel writes its part back to disk while the rest is generated; the other ranks keep their
+ * rows until the offsets are known. */
+typedef struct {
+    int fd;
+    int streaming;
+    int64_t offset; /* where the buffer's first byte goes */
+    cm_buffer buffer;
+    int failed;
+    char err[512];
+} output_sink;
+
+#define STREAM_BYTES (32u << 20)
+
+static void sink_flush(output_sink *sink, const char *path)
+{
+    for (size_t at = 0; !sink->failed && at < sink->buffer.len;) {
+        ssize_t wrote = pwrite(sink->fd, sink->buffer.data + at, sink->buffer.len - at,
+                               (off_t)(sink->offset + (int64_t)at));
+        if (wrote < 0 && errno == EINTR)
+            continue;
+        if (wrote <= 0) {
+            sink->failed = 1;
+            snprintf(sink->err, sizeof sink->err, "%.300s: write error: %s", path,
+                     wrote < 0 ? strerror(errno) : "nothing written");
+            break;
+        }
+        at += (size_t)wrote;
+    }
+    sink->offset += (int64_t)sink->buffer.len;
+    sink->buffer.len = 0;
+}
+
+/* Generates this rank's slice of the month, formatted, into the sink. Local. */
+static void generate_slice(const cm_gen_model *model, int rank, int nranks, output_sink *sink,
+                           const char *path)
 {
     uint64_t first = model->visits * (uint64_t)rank / (uint64_t)nranks;
     uint64_t last = model->visits * (uint64_t)(rank + 1) / (uint64_t)nranks;
@@ -248,21 +279,23 @@ static void generate_slice(const cm_gen_model *model, int rank, int nranks, cm_b
     uint64_t visit = cm_gen_first_visit_at(model, from - CM_GEN_VISIT_MAX_SECONDS);
     uint64_t visits_end = rank == nranks - 1 ? model->visits : cm_gen_first_visit_at(model, to);
     if (rank == 0)
-        cm_buffer_append(out, cm_gen_header, strlen(cm_gen_header));
+        cm_buffer_append(&sink->buffer, cm_gen_header, strlen(cm_gen_header));
 
     event_list pending = {0};
     cm_gen_event *scratch = cm_xmalloc(1001 * sizeof *scratch);
+    cm_gen_formatter formatter = {.day = -1};
     char line[CM_GEN_LINE_MAX];
-    for (int64_t window = from; window < to || pending.count; window += WINDOW_SECONDS) {
+    uint32_t next_start = visit < visits_end ? cm_gen_visit_start(model, visit) : 0;
+    for (int64_t window = from; !sink->failed; window += WINDOW_SECONDS) {
         int64_t window_end = window + WINDOW_SECONDS < to ? window + WINDOW_SECONDS : to;
-        if (window_end <= window)
-            window_end = to;
-        while (visit < visits_end && (int64_t)cm_gen_visit_start(model, visit) < window_end) {
+        while (visit < visits_end && (int64_t)next_start < window_end) {
             int n = cm_gen_visit(model, visit, scratch);
             for (int k = 0; k < n; k++)
                 if ((int64_t)scratch[k].time >= from && (int64_t)scratch[k].time < to)
                     push_event(&pending, &scratch[k]);
             visit++;
+            if (visit < visits_end)
+                next_start = cm_gen_visit_start(model, visit);
         }
         /* Move the window's events to the front, sort them, format them. */
         size_t ready = 0;
@@ -276,35 +309,30 @@ static void generate_slice(const cm_gen_model *model, int rank, int nranks, cm_b
         }
         qsort(pending.items, ready, sizeof *pending.items, compare_events);
         for (size_t i = 0; i < ready; i++) {
-            size_t len = cm_gen_format(model, &pending.items[i], line);
-            cm_buffer_append(out, line, len);
+            size_t len = cm_gen_format(model, &formatter, &pending.items[i], line);
+            cm_buffer_append(&sink->buffer, line, len);
         }
         memmove(pending.items, pending.items + ready,
                 (pending.count - ready) * sizeof *pending.items);
         pending.count -= ready;
-        if (window_end >= to && visit >= visits_end && pending.count == 0)
+        if (sink->streaming && sink->buffer.len >= STREAM_BYTES)
+            sink_flush(sink, path);
+        if (window_end >= to)
             break;
     }
     free(scratch);
     free(pending.items);
 }
 
-/* Every rank writes its part at its offset; rank 0 renames the file when all have. Collective. */
-static int write_parts(MPI_Comm comm, const char *path, const cm_buffer *part, char *err,
-                       size_t err_size)
+/* Creates the temporary file on rank 0 and opens it on every rank. Collective. */
+static int open_output(MPI_Comm comm, const char *path, char *temporary, size_t temporary_size,
+                       output_sink *sink, char *err, size_t err_size)
 {
-    int rank;
+    int rank, ok = 1;
     CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
     long pid = (long)getpid();
     CM_MPI_CHECK(comm, MPI_Bcast(&pid, 1, MPI_LONG, 0, comm));
-    char temporary[4200];
-    snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, pid);
-    int64_t mine = (int64_t)part->len, offset = 0;
-    CM_MPI_CHECK(comm, MPI_Exscan(&mine, &offset, 1, MPI_INT64_T, MPI_SUM, comm));
-    if (rank == 0)
-        offset = 0;
-
-    int ok = 1, all_ok;
+    snprintf(temporary, temporary_size, "%s.tmp.%ld", path, pid);
     char message[512] = "";
     if (rank == 0) {
         int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0666);
@@ -318,55 +346,62 @@ static int write_parts(MPI_Comm comm, const char *path, const cm_buffer *part, c
     }
     CM_MPI_CHECK(comm, MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
     if (ok) {
-        int fd = open(temporary, O_WRONLY);
-        if (fd < 0) {
-            ok = 0;
-            snprintf(message, sizeof message, "%.300s: cannot open on rank %d: %s", temporary, rank,
-                     strerror(errno));
-        }
-        for (size_t at = 0; ok && at < part->len;) {
-            ssize_t wrote =
-                pwrite(fd, part->data + at, part->len - at, (off_t)(offset + (int64_t)at));
-            if (wrote < 0 && errno == EINTR)
-                continue;
-            if (wrote <= 0) {
-                ok = 0;
-                snprintf(message, sizeof message, "%.300s: write error on rank %d: %s", temporary,
-                         rank, wrote < 0 ? strerror(errno) : "nothing written");
-                break;
-            }
-            at += (size_t)wrote;
-        }
-        if (fd >= 0 && close(fd) != 0 && ok) {
-            ok = 0;
-            snprintf(message, sizeof message, "%.300s: write error: %s", temporary,
-                     strerror(errno));
-        }
+        sink->fd = open(temporary, O_WRONLY);
+        if (sink->fd < 0)
+            snprintf(message, sizeof message, "%.300s: cannot open on rank %d: %s", temporary,
+                     rank, strerror(errno));
     }
-    /* The first failing rank's message goes to everyone. */
-    int failed = ok ? INT32_MAX : rank, first_failed;
+    int failed = ok && sink->fd >= 0 ? INT32_MAX : rank, first_failed;
     CM_MPI_CHECK(comm, MPI_Allreduce(&failed, &first_failed, 1, MPI_INT, MPI_MIN, comm));
-    all_ok = first_failed == INT32_MAX;
-    if (!all_ok) {
-        CM_MPI_CHECK(comm, MPI_Bcast(message, sizeof message, MPI_CHAR, first_failed, comm));
-        snprintf(err, err_size, "%s", message);
-        if (rank == 0)
-            unlink(temporary);
-        return CM_EIO;
-    }
-    if (rank == 0 && rename(temporary, path) != 0) {
-        ok = 0;
-        snprintf(message, sizeof message, "%.300s: cannot rename into place: %s", path,
-                 strerror(errno));
+    if (first_failed == INT32_MAX)
+        return 0;
+    CM_MPI_CHECK(comm, MPI_Bcast(message, sizeof message, MPI_CHAR, first_failed, comm));
+    snprintf(err, err_size, "%s", message);
+    if (sink->fd >= 0)
+        close(sink->fd);
+    sink->fd = -1;
+    if (rank == 0 && ok)
         unlink(temporary);
+    return CM_EIO;
+}
+
+/* Writes what each rank still holds at its offset, then rank 0 renames the file. Collective. */
+static int finish_output(MPI_Comm comm, const char *path, const char *temporary,
+                         output_sink *sink, int64_t *total, char *err, size_t err_size)
+{
+    int rank;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    int64_t mine = sink->offset + (int64_t)sink->buffer.len, before = 0;
+    CM_MPI_CHECK(comm, MPI_Exscan(&mine, &before, 1, MPI_INT64_T, MPI_SUM, comm));
+    CM_MPI_CHECK(comm, MPI_Allreduce(&mine, total, 1, MPI_INT64_T, MPI_SUM, comm));
+    if (rank > 0)
+        sink->offset = before;
+    sink_flush(sink, temporary);
+    if (close(sink->fd) != 0 && !sink->failed) {
+        sink->failed = 1;
+        snprintf(sink->err, sizeof sink->err, "%.300s: write error: %s", temporary,
+                 strerror(errno));
+    }
+    int failed = sink->failed ? rank : INT32_MAX, first_failed;
+    CM_MPI_CHECK(comm, MPI_Allreduce(&failed, &first_failed, 1, MPI_INT, MPI_MIN, comm));
+    int ok = first_failed == INT32_MAX;
+    if (!ok)
+        CM_MPI_CHECK(comm, MPI_Bcast(sink->err, sizeof sink->err, MPI_CHAR, first_failed, comm));
+    if (rank == 0) {
+        if (ok && rename(temporary, path) != 0) {
+            ok = 0;
+            snprintf(sink->err, sizeof sink->err, "%.300s: cannot rename into place: %s", path,
+                     strerror(errno));
+        }
+        if (!ok)
+            unlink(temporary);
     }
     CM_MPI_CHECK(comm, MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
-    if (!ok) {
-        CM_MPI_CHECK(comm, MPI_Bcast(message, sizeof message, MPI_CHAR, 0, comm));
-        snprintf(err, err_size, "%s", message);
-        return CM_EIO;
-    }
-    return 0;
+    if (ok)
+        return 0;
+    CM_MPI_CHECK(comm, MPI_Bcast(sink->err, sizeof sink->err, MPI_CHAR, 0, comm));
+    snprintf(err, err_size, "%s", sink->err);
+    return CM_EIO;
 }
 
 int cm_cmd_generate(MPI_Comm comm, int argc, char **argv)
@@ -383,15 +418,31 @@ int cm_cmd_generate(MPI_Comm comm, int argc, char **argv)
     cm_gen_model model;
     cm_gen_model_build(&model, opts.seed, opts.year, opts.month, opts.rows);
     count_visits(comm, &model, opts.rows);
-    cm_buffer part = {0};
-    generate_slice(&model, rank, nranks, &part);
-    double generated = MPI_Wtime();
+    if (model.visits > CM_GEN_VISITS_MAX) {
+        cm_say(comm, "generate: %" PRId64 " rows are more than one file can hold (at most about "
+                     "%.0f billion)",
+               opts.rows, CM_GEN_VISITS_MAX * 4.5 / 1e9);
+        cm_gen_model_free(&model);
+        return CM_EXIT_USAGE;
+    }
 
-    char err[1024];
-    int rc = write_parts(comm, opts.out, &part, err, sizeof err);
-    int64_t bytes = (int64_t)part.len, total = 0;
-    CM_MPI_CHECK(comm, MPI_Reduce(&bytes, &total, 1, MPI_INT64_T, MPI_SUM, 0, comm));
-    cm_buffer_free(&part);
+    char err[1024], temporary[4200];
+    output_sink sink = {.fd = -1, .streaming = rank == 0};
+    int rc = open_output(comm, opts.out, temporary, sizeof temporary, &sink, err, sizeof err);
+    int64_t total = 0;
+    double generated = started;
+    if (rc == 0) {
+        /* Reserve about this rank's share, so the buffer rarely moves. */
+        size_t expected = (size_t)((double)opts.rows / nranks * BYTES_PER_ROW * 1.02);
+        if (!sink.streaming) {
+            sink.buffer.data = cm_xmalloc(expected + 1);
+            sink.buffer.cap = expected + 1;
+        }
+        generate_slice(&model, rank, nranks, &sink, temporary);
+        generated = MPI_Wtime();
+        rc = finish_output(comm, opts.out, temporary, &sink, &total, err, sizeof err);
+    }
+    cm_buffer_free(&sink.buffer);
     double finished = MPI_Wtime();
     if (rc != 0) {
         cm_say(comm, "generate: %s", err);

@@ -301,6 +301,15 @@ static void append_text(char **arena, size_t *len, size_t *cap, const char *text
     *len += n;
 }
 
+/* How a price changes the chance of a cart or a purchase: cheaper sells a little better. */
+static double price_factor(int32_t cents)
+{
+    if (cents <= 0)
+        return 0;
+    double factor = pow(cents / 30000.0, -0.2);
+    return factor < 0.6 ? 0.6 : factor > 1.8 ? 1.8 : factor;
+}
+
 static void build_products(cm_gen_model *model, uint32_t total_products)
 {
     double weight_sum = 0;
@@ -344,6 +353,7 @@ static void build_products(cm_gen_model *model, uint32_t total_products)
             if (k > family->nproducts / 3 && cm_rng_uniform(&rng) < 0.1)
                 product->price_cents = 0;
             product->varies = cm_rng_uniform(&rng) < 0.35;
+            product->appeal = (float)price_factor(product->price_cents);
             /* Zero-price products are rarely seen (0.16 % of the real month's events). */
             cumulative += (product->price_cents ? 1.0 : 0.1) / pow(k + 1.0, 1.05);
             model->product_cdf[p] = cumulative;
@@ -553,15 +563,6 @@ static uint32_t pick_product(const cm_gen_model *model, uint32_t family, cm_rng 
     return f->first_product + pick_cdf(cdf, f->nproducts, cm_rng_uniform(rng));
 }
 
-/* How a price changes the chance of a cart or a purchase: cheaper sells a little better. */
-static double price_factor(int32_t cents)
-{
-    if (cents <= 0)
-        return 0;
-    double factor = pow(cents / 30000.0, -0.2);
-    return factor < 0.6 ? 0.6 : factor > 1.8 ? 1.8 : factor;
-}
-
 int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
 {
     int rows = cm_gen_visit_rows(model, visit);
@@ -598,6 +599,7 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
         if (duplicate) { /* an exact duplicate row, as the real logs have (mostly carts) */
             *event = out[k - 1];
             event->seq = (uint32_t)k;
+            event->order = event->order + 1;
             duplicate = 0;
             continue;
         }
@@ -610,13 +612,13 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
         }
         uint32_t t = time < model->month_seconds ? time : model->month_seconds - 1;
         int32_t price = price_on(model, product, t);
-        double pf = price_factor(price);
+        double pf = price ? model->products[product].appeal : 0;
         double u = cm_rng_uniform(&rng);
         int type = CM_GEN_VIEW;
         uint32_t subject = product;
         if (ncarted > 0) {
             uint32_t c = carted[ncarted - 1];
-            double q = AFTER_CART * fam->buy * price_factor(price_on(model, c, t)) * mood *
+            double q = AFTER_CART * fam->buy * model->products[c].appeal * mood *
                        (1 + 0.04 * (views_here < 10 ? views_here : 10));
             if (u < q) {
                 type = CM_GEN_PURCHASE;
@@ -652,6 +654,7 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
             }
         }
         event->time = t;
+        event->order = (uint64_t)t << 42 | (visit & 0xFFFFFFFFULL) << 10 | (uint64_t)k;
         event->seq = (uint32_t)k;
         event->visit = visit;
         event->session = session;
@@ -700,12 +703,32 @@ static char *put_uuid(char *out, uint64_t seed, uint64_t session)
     return out;
 }
 
-size_t cm_gen_format(const cm_gen_model *model, const cm_gen_event *event, char *out)
+static void put_two(char *out, unsigned value)
+{
+    out[0] = (char)('0' + value / 10);
+    out[1] = (char)('0' + value % 10);
+}
+
+size_t cm_gen_format(const cm_gen_model *model, cm_gen_formatter *formatter,
+                     const cm_gen_event *event, char *out)
 {
     static const char *const types[] = {"view", "cart", "purchase"};
     static const size_t type_len[] = {4, 4, 8};
     char *at = out;
-    cm_time_format(model->month_start + event->time, at);
+    int64_t day = event->time / 86400;
+    if (day != formatter->day || formatter->date[0] == '\0') {
+        cm_date_format(model->month_start + day * 86400, formatter->date);
+        formatter->day = day;
+    }
+    unsigned in_day = event->time % 86400;
+    memcpy(at, formatter->date, 10);
+    at[10] = ' ';
+    put_two(at + 11, in_day / 3600);
+    at[13] = ':';
+    put_two(at + 14, in_day / 60 % 60);
+    at[16] = ':';
+    put_two(at + 17, in_day % 60);
+    memcpy(at + 19, " UTC", 4);
     at += 23;
     *at++ = ',';
     memcpy(at, types[event->type], type_len[event->type]);

@@ -25,7 +25,8 @@ enum { CM_GEN_VIEW, CM_GEN_CART, CM_GEN_PURCHASE };
 
 /* One generated row before formatting. */
 typedef struct {
-    uint32_t time; /* seconds since the month's start */
+    uint64_t order; /* time << 42 | visit << 10 | seq: the file's row order as one number */
+    uint32_t time;  /* seconds since the month's start */
     uint32_t seq;  /* position in its visit */
     uint64_t visit;
     uint64_t session; /* the visit whose session id it carries */
@@ -51,6 +52,7 @@ typedef struct {
     uint32_t family;
     int32_t price_cents; /* base price; 0 for the products that are never bought */
     uint8_t varies;      /* the price moves a little over the month */
+    float appeal;        /* how the price moves the chance of a cart or purchase */
     uint32_t prefix_off; /* "product_id,category_id,category_code,brand," in the arena */
     uint16_t prefix_len;
 } cm_gen_product;
@@ -96,9 +98,19 @@ uint64_t cm_gen_first_visit_at(const cm_gen_model *model, int64_t t);
 /* Simulates visit i into out (room for its rows); returns the number of rows. Local. */
 int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out);
 
-/* Formats one row; returns its length (at most CM_GEN_LINE_MAX). Local. */
+/* Formats rows; the formatter remembers the last date so consecutive rows reuse it. */
 #define CM_GEN_LINE_MAX 512
-size_t cm_gen_format(const cm_gen_model *model, const cm_gen_event *event, char *out);
+typedef struct {
+    int64_t day;
+    char date[11];
+} cm_gen_formatter;
+
+/* Formats one row; returns its length (at most CM_GEN_LINE_MAX). Local. */
+size_t cm_gen_format(const cm_gen_model *model, cm_gen_formatter *formatter,
+                     const cm_gen_event *event, char *out);
+
+/* Limits that keep the row order in 64 bits: visits below 2^32 and at most 1000 rows each. */
+#define CM_GEN_VISITS_MAX 4000000000ULL
 
 /* The CSV header line of the REES46 files, with its newline. */
 extern const char cm_gen_header[];
