@@ -348,8 +348,8 @@ static int open_output(MPI_Comm comm, const char *path, char *temporary, size_t 
     if (ok) {
         sink->fd = open(temporary, O_WRONLY);
         if (sink->fd < 0)
-            snprintf(message, sizeof message, "%.300s: cannot open on rank %d: %s", temporary,
-                     rank, strerror(errno));
+            snprintf(message, sizeof message, "%.300s: cannot open on rank %d: %s", temporary, rank,
+                     strerror(errno));
     }
     int failed = ok && sink->fd >= 0 ? INT32_MAX : rank, first_failed;
     CM_MPI_CHECK(comm, MPI_Allreduce(&failed, &first_failed, 1, MPI_INT, MPI_MIN, comm));
@@ -366,8 +366,8 @@ static int open_output(MPI_Comm comm, const char *path, char *temporary, size_t 
 }
 
 /* Writes what each rank still holds at its offset, then rank 0 renames the file. Collective. */
-static int finish_output(MPI_Comm comm, const char *path, const char *temporary,
-                         output_sink *sink, int64_t *total, char *err, size_t err_size)
+static int finish_output(MPI_Comm comm, const char *path, const char *temporary, output_sink *sink,
+                         int64_t *total, char *err, size_t err_size)
 {
     int rank;
     CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
@@ -419,8 +419,9 @@ int cm_cmd_generate(MPI_Comm comm, int argc, char **argv)
     cm_gen_model_build(&model, opts.seed, opts.year, opts.month, opts.rows);
     count_visits(comm, &model, opts.rows);
     if (model.visits > CM_GEN_VISITS_MAX) {
-        cm_say(comm, "generate: %" PRId64 " rows are more than one file can hold (at most about "
-                     "%.0f billion)",
+        cm_say(comm,
+               "generate: %" PRId64 " rows are more than one file can hold (at most about "
+               "%.0f billion)",
                opts.rows, CM_GEN_VISITS_MAX * 4.5 / 1e9);
         cm_gen_model_free(&model);
         return CM_EXIT_USAGE;

@@ -27,7 +27,7 @@ enum { CM_GEN_VIEW, CM_GEN_CART, CM_GEN_PURCHASE };
 typedef struct {
     uint64_t order; /* time << 42 | visit << 10 | seq: the file's row order as one number */
     uint32_t time;  /* seconds since the month's start */
-    uint32_t seq;  /* position in its visit */
+    uint32_t seq;   /* position in its visit */
     uint64_t visit;
     uint64_t session; /* the visit whose session id it carries */
     uint32_t product;
@@ -43,6 +43,7 @@ typedef struct {
     double weight;     /* share of visits */
     double cart;       /* cart propensity */
     double buy;        /* purchase propensity */
+    double loyalty;    /* how much more often a cart of this brand is bought */
     uint32_t first_product, nproducts;
     int group; /* families with the same category_code form a group; -1 without code */
 } cm_gen_family;
