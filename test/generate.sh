@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Tests of `clickmill generate`: exact row counts, the format, time order, the same bytes for
+# any number of ranks and for the same seed, options, and the fidelity check at a small size.
+set -u
+cd "$(dirname "$0")/.."
+CLICKMILL=${CLICKMILL:-bin/clickmill}
+MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe -np}
+RANKS=${RANKS:-1 2 3 7}
+FIDELITY_ROWS=${FIDELITY_ROWS:-400000}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+passed=0 failed=0
+ok() { echo "ok - $*"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+# gen NP ARG...: runs generate; sets $st
+gen() {
+  local np=$1; shift
+  # shellcheck disable=SC2086
+  timeout -k 5 120 $MPIRUN "$np" "$CLICKMILL" generate --quiet "$@" >"$W/stdout" 2>"$W/stderr" </dev/null
+  st=$?
+}
+
+rows=30011
+first=''
+for np in $RANKS; do
+  gen "$np" --rows $rows --seed 7 -o "$W/g.$np.csv"
+  check "generate --rows $rows on $np ranks exits 0" test "$st" -eq 0
+  if [ -z "$first" ]; then
+    first=$np
+    f="$W/g.$np.csv"
+    check "exactly $rows data rows" test "$(($(wc -l <"$f") - 1))" -eq $rows
+    check "the REES46 header" test "$(head -n 1 "$f")" = \
+      "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
+    check "every row has 9 fields, a UTC time, a known event type, ids, a 2-decimal price and a UUID or empty session" \
+      test "$(tail -n +2 "$f" | grep -cvE '^20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} UTC,(view|cart|purchase),[0-9]+,[0-9]+,[a-z_.]*,[a-z]*,[0-9]+\.[0-9]{2},[0-9]+,([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})?$')" -eq 0
+    check "rows sorted by event_time" bash -c "tail -n +2 '$f' | cut -c1-19 | LC_ALL=C sort -c"
+    check "all rows in October 2019" test "$(tail -n +2 "$f" | grep -vc '^2019-10-')" -eq 0
+    check "clickmill analyze accepts every row" bash -c "'$CLICKMILL' analyze -q --format csv --out '$W/a' '$f' | sed -n 3p | cut -d, -f1,2 | grep -qx '$rows,0'"
+  else
+    check "the $np-rank file is byte-identical to the $first-rank one" cmp -s "$W/g.$first.csv" "$W/g.$np.csv"
+  fi
+done
+
+gen 1 --rows $rows --seed 7 -o "$W/again.csv"
+check "the same seed gives the same file" cmp -s "$W/g.$first.csv" "$W/again.csv"
+gen 1 --rows $rows --seed 8 -o "$W/other.csv"
+check "another seed gives another file" bash -c "! cmp -s '$W/g.$first.csv' '$W/other.csv'"
+gen 2 --rows 1 -o "$W/one.csv"
+check "--rows 1 on 2 ranks: a header and one row" test "$(wc -l <"$W/one.csv")" -eq 2
+gen 1 --size 2M --month 2019-11 -o "$W/size.csv"
+bytes=$(wc -c <"$W/size.csv")
+check "--size 2M gives about 2 MB (got $bytes bytes)" test "$bytes" -gt 1900000 -a "$bytes" -lt 2100000
+check "--month 2019-11 writes November" test "$(tail -n +2 "$W/size.csv" | grep -vc '^2019-11-')" -eq 0
+gen 1 --rows 100 --month 2020-02 -o "$W/feb.csv"
+check "--month 2020-02 (29 days) exits 0" test "$st" -eq 0
+
+for bad in "--rows 0 -o $W/x.csv" "--rows 10" "--rows 10 --size 1M -o $W/x.csv" "--month 2019-13 --rows 5 -o $W/x.csv" "--size 12Q -o $W/x.csv" "--bogus"; do
+  # shellcheck disable=SC2086
+  gen 1 $bad
+  check "generate $bad: usage error (exit 2)" test "$st" -eq 2
+done
+gen 1 --rows 10 -o /proc/forbidden/x.csv
+check "an output that cannot be created: exit 1 with a message" bash -c "[ $st -eq 1 ] && grep -q 'cannot create' '$W/stderr'"
+check "no temporary file is left behind" bash -c "! ls '$W' | grep -q tmp"
+
+# Fidelity at a small size: the shape figures of docs/generator.md within their tolerances.
+gen 2 --rows "$FIDELITY_ROWS" -o "$W/fidelity.csv"
+if test/fidelity.sh "$W/fidelity.csv" >"$W/fidelity.txt" 2>&1; then
+  ok "fidelity at $FIDELITY_ROWS rows: $(tail -n 1 "$W/fidelity.txt")"
+else
+  not_ok "fidelity at $FIDELITY_ROWS rows: $(tail -n 1 "$W/fidelity.txt")"
+  grep -E 'OUT' "$W/fidelity.txt" | sed 's/^/#   /'
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
