@@ -214,16 +214,18 @@ static void count_visits(MPI_Comm comm, cm_gen_model *model, int64_t rows)
     free(sums);
 }
 
-static int compare_events(const void *a, const void *b)
-{
-    uint64_t x = ((const cm_gen_event *)a)->order, y = ((const cm_gen_event *)b)->order;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct {
     cm_gen_event *items;
     size_t count, cap;
 } event_list;
+
+static void reserve_events(event_list *list, size_t count)
+{
+    if (count > list->cap) {
+        list->cap = count * 2;
+        list->items = cm_xrealloc(list->items, list->cap * sizeof *list->items);
+    }
+}
 
 static void push_event(event_list *list, const cm_gen_event *event)
 {
@@ -283,38 +285,50 @@ static void generate_slice(const cm_gen_model *model, int rank, int nranks, outp
 
     event_list pending = {0};
     cm_gen_event *scratch = cm_xmalloc(1001 * sizeof *scratch);
+    event_list ready_list = {0}, sorted = {0};
+    size_t second_count[WINDOW_SECONDS + 1];
     cm_gen_formatter formatter = {.day = -1};
-    char line[CM_GEN_LINE_MAX];
     uint32_t next_start = visit < visits_end ? cm_gen_visit_start(model, visit) : 0;
     for (int64_t window = from; !sink->failed; window += WINDOW_SECONDS) {
         int64_t window_end = window + WINDOW_SECONDS < to ? window + WINDOW_SECONDS : to;
         while (visit < visits_end && (int64_t)next_start < window_end) {
             int n = cm_gen_visit(model, visit, scratch);
-            for (int k = 0; k < n; k++)
-                if ((int64_t)scratch[k].time >= from && (int64_t)scratch[k].time < to)
+            for (int k = 0; k < n; k++) {
+                if ((int64_t)scratch[k].time >= from && (int64_t)scratch[k].time < to) {
                     push_event(&pending, &scratch[k]);
+                    reserve_events(&ready_list, pending.count);
+                    reserve_events(&sorted, pending.count);
+                }
+            }
             visit++;
             if (visit < visits_end)
                 next_start = cm_gen_visit_start(model, visit);
         }
-        /* Move the window's events to the front, sort them, format them. */
-        size_t ready = 0;
+        /* The window's events, in (time, visit, seq) order: pending holds them in (visit, seq)
+         * order, so a stable split and a stable counting sort by second are enough. */
+        size_t ready = 0, later = 0;
         for (size_t i = 0; i < pending.count; i++) {
-            if ((int64_t)pending.items[i].time < window_end) {
-                cm_gen_event keep = pending.items[ready];
-                pending.items[ready] = pending.items[i];
-                pending.items[i] = keep;
-                ready++;
-            }
+            if ((int64_t)pending.items[i].time < window_end)
+                ready_list.items[ready++] = pending.items[i];
+            else
+                pending.items[later++] = pending.items[i];
         }
-        qsort(pending.items, ready, sizeof *pending.items, compare_events);
-        for (size_t i = 0; i < ready; i++) {
-            size_t len = cm_gen_format(model, &formatter, &pending.items[i], line);
-            cm_buffer_append(&sink->buffer, line, len);
+        pending.count = later;
+        memset(second_count, 0, sizeof second_count);
+        for (size_t i = 0; i < ready; i++)
+            second_count[ready_list.items[i].time - window + 1]++;
+        for (int b = 1; b <= WINDOW_SECONDS; b++)
+            second_count[b] += second_count[b - 1];
+        for (size_t i = 0; i < ready; i++)
+            sorted.items[second_count[ready_list.items[i].time - window]++] = ready_list.items[i];
+        if (sink->buffer.cap - sink->buffer.len < ready * CM_GEN_LINE_MAX) {
+            size_t want = sink->buffer.len + ready * CM_GEN_LINE_MAX;
+            sink->buffer.cap = want + want / 4;
+            sink->buffer.data = cm_xrealloc(sink->buffer.data, sink->buffer.cap);
         }
-        memmove(pending.items, pending.items + ready,
-                (pending.count - ready) * sizeof *pending.items);
-        pending.count -= ready;
+        for (size_t i = 0; i < ready; i++)
+            sink->buffer.len += cm_gen_format(model, &formatter, &sorted.items[i],
+                                              sink->buffer.data + sink->buffer.len);
         if (sink->streaming && sink->buffer.len >= STREAM_BYTES)
             sink_flush(sink, path);
         if (window_end >= to)
@@ -322,6 +336,8 @@ static void generate_slice(const cm_gen_model *model, int rank, int nranks, outp
     }
     free(scratch);
     free(pending.items);
+    free(ready_list.items);
+    free(sorted.items);
 }
 
 /* Creates the temporary file on rank 0 and opens it on every rank. Collective. */
