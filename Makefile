@@ -21,7 +21,7 @@ LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)
 TESTS = $(patsubst test/%.c,bin/tests/%,$(wildcard test/check_*.c))
 
-.PHONY: all deps check test unit demo clean format
+.PHONY: all deps check test unit demo fidelity clean format
 all: bin/clickmill
 
 build/%.o: src/%.c $(wildcard include/clickmill/*.h) | build
@@ -68,6 +68,15 @@ unit: $(TESTS)
 demo: deps
 	$(MAKE) all
 	test/demo.sh
+
+# Generates ROWS rows (default 1,000,000) with 2 ranks and compares the shape figures with the
+# published October 2019 figures: `make fidelity ROWS=42448764` for the full month.
+ROWS ?= 1000000
+fidelity: all
+	mkdir -p demo-data
+	OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+	  mpirun --oversubscribe -np 2 bin/clickmill generate --rows $(ROWS) -o demo-data/fidelity.csv
+	test/fidelity.sh demo-data/fidelity.csv
 
 format:
 	clang-format -i src/*.c include/clickmill/*.h test/*.c

@@ -32,8 +32,7 @@ static const char usage[] =
     "  -q, --quiet         no summary line on stderr\n"
     "  -h, --help          show this help\n"
     "\n"
-    "Memory: each rank but the first holds its part of the file (about SIZE / ranks) until\n"
-    "every rank has finished and the offsets are known.\n";
+    "Memory: each rank holds one slice of the file at a time (up to about 340 MB).\n";
 
 /* Average bytes per row of the real October file (5,668,612,855 / 42,448,764). */
 #define BYTES_PER_ROW  133.54
@@ -236,19 +235,17 @@ static void push_event(event_list *list, const cm_gen_event *event)
     list->items[list->count++] = *event;
 }
 
-/* Where a rank's rows go: rank 0 knows its offset from the start and writes as it goes, so the
- * kernel writes its part back to disk while the rest is generated; the other ranks keep their
- * rows until the offsets are known. */
+/* Where a rank's rows go: one slice at a time into the buffer, then to the file at the slice's
+ * offset, which the rank that wrote the slice before it sends along. */
 typedef struct {
     int fd;
-    int streaming;
     int64_t offset; /* where the buffer's first byte goes */
     cm_buffer buffer;
     int failed;
     char err[512];
 } output_sink;
 
-#define STREAM_BYTES (32u << 20)
+#define TAG_OFFSET 301
 
 static void sink_flush(output_sink *sink, const char *path)
 {
@@ -269,18 +266,19 @@ static void sink_flush(output_sink *sink, const char *path)
     sink->buffer.len = 0;
 }
 
-/* Generates this rank's slice of the month, formatted, into the sink. Local. */
-static void generate_slice(const cm_gen_model *model, int rank, int nranks, output_sink *sink,
-                           const char *path)
+/* Generates slice `slice` of `slices`, formatted, into the sink's buffer: the rows whose times
+ * fall in that share of the visits' start times. Local. */
+static void generate_slice(const cm_gen_model *model, int slice, int slices, output_sink *sink)
 {
-    uint64_t first = model->visits * (uint64_t)rank / (uint64_t)nranks;
-    uint64_t last = model->visits * (uint64_t)(rank + 1) / (uint64_t)nranks;
-    int64_t from = rank == 0 ? 0 : cm_gen_visit_start(model, first);
-    int64_t to = rank == nranks - 1 ? (int64_t)model->month_seconds
-                                    : (int64_t)cm_gen_visit_start(model, last);
+    uint64_t first = model->visits * (uint64_t)slice / (uint64_t)slices;
+    uint64_t last = model->visits * (uint64_t)(slice + 1) / (uint64_t)slices;
+    int64_t from = slice == 0 ? 0 : cm_gen_visit_start(model, first);
+    int64_t to = slice == slices - 1 ? (int64_t)model->month_seconds
+                                     : (int64_t)cm_gen_visit_start(model, last);
     uint64_t visit = cm_gen_first_visit_at(model, from - CM_GEN_VISIT_MAX_SECONDS);
-    uint64_t visits_end = rank == nranks - 1 ? model->visits : cm_gen_first_visit_at(model, to);
-    if (rank == 0)
+    uint64_t visits_end = slice == slices - 1 ? model->visits : cm_gen_first_visit_at(model, to);
+    sink->buffer.len = 0;
+    if (slice == 0)
         cm_buffer_append(&sink->buffer, cm_gen_header, strlen(cm_gen_header));
 
     event_list pending = {0};
@@ -289,7 +287,7 @@ static void generate_slice(const cm_gen_model *model, int rank, int nranks, outp
     size_t second_count[WINDOW_SECONDS + 1];
     cm_gen_formatter formatter = {.day = -1};
     uint32_t next_start = visit < visits_end ? cm_gen_visit_start(model, visit) : 0;
-    for (int64_t window = from; !sink->failed; window += WINDOW_SECONDS) {
+    for (int64_t window = from; window < to; window += WINDOW_SECONDS) {
         int64_t window_end = window + WINDOW_SECONDS < to ? window + WINDOW_SECONDS : to;
         while (visit < visits_end && (int64_t)next_start < window_end) {
             int n = cm_gen_visit(model, visit, scratch);
@@ -329,10 +327,6 @@ static void generate_slice(const cm_gen_model *model, int rank, int nranks, outp
         for (size_t i = 0; i < ready; i++)
             sink->buffer.len += cm_gen_format(model, &formatter, &sorted.items[i],
                                               sink->buffer.data + sink->buffer.len);
-        if (sink->streaming && sink->buffer.len >= STREAM_BYTES)
-            sink_flush(sink, path);
-        if (window_end >= to)
-            break;
     }
     free(scratch);
     free(pending.items);
@@ -381,18 +375,39 @@ static int open_output(MPI_Comm comm, const char *path, char *temporary, size_t 
     return CM_EIO;
 }
 
-/* Writes what each rank still holds at its offset, then rank 0 renames the file. Collective. */
+/* Generates this rank's slices in order and writes each at its offset: slice k's offset comes
+ * from the rank of slice k - 1 as soon as that slice is generated, and slice k sends its own end
+ * on to the rank of slice k + 1. Ranks work on neighbouring slices at the same time, so writing
+ * goes on all along and each rank holds one slice at a time. Collective. */
+static void generate_slices(MPI_Comm comm, const cm_gen_model *model, int slices, output_sink *sink,
+                            const char *path, int64_t *total)
+{
+    int rank, nranks;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
+    int64_t end = 0;
+    for (int slice = rank; slice < slices; slice += nranks) {
+        generate_slice(model, slice, slices, sink);
+        sink->offset = 0;
+        if (slice > 0)
+            CM_MPI_CHECK(comm, MPI_Recv(&sink->offset, 1, MPI_INT64_T, (slice - 1) % nranks,
+                                        TAG_OFFSET, comm, MPI_STATUS_IGNORE));
+        end = sink->offset + (int64_t)sink->buffer.len;
+        if (slice + 1 < slices)
+            CM_MPI_CHECK(comm,
+                         MPI_Send(&end, 1, MPI_INT64_T, (slice + 1) % nranks, TAG_OFFSET, comm));
+        sink_flush(sink, path); /* after a failure it only moves on, so no rank waits for ever */
+    }
+    *total = end;
+    CM_MPI_CHECK(comm, MPI_Bcast(total, 1, MPI_INT64_T, (slices - 1) % nranks, comm));
+}
+
+/* Closes the file everywhere and renames it on rank 0 if every rank wrote its part. Collective. */
 static int finish_output(MPI_Comm comm, const char *path, const char *temporary, output_sink *sink,
-                         int64_t *total, char *err, size_t err_size)
+                         char *err, size_t err_size)
 {
     int rank;
     CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
-    int64_t mine = sink->offset + (int64_t)sink->buffer.len, before = 0;
-    CM_MPI_CHECK(comm, MPI_Exscan(&mine, &before, 1, MPI_INT64_T, MPI_SUM, comm));
-    CM_MPI_CHECK(comm, MPI_Allreduce(&mine, total, 1, MPI_INT64_T, MPI_SUM, comm));
-    if (rank > 0)
-        sink->offset = before;
-    sink_flush(sink, temporary);
     if (close(sink->fd) != 0 && !sink->failed) {
         sink->failed = 1;
         snprintf(sink->err, sizeof sink->err, "%.300s: write error: %s", temporary,
@@ -420,6 +435,15 @@ static int finish_output(MPI_Comm comm, const char *path, const char *temporary,
     return CM_EIO;
 }
 
+/* Slices per rank: enough that writing overlaps generating (about 2.5 million rows each), few
+ * enough that re-simulating the visits that run into a slice (up to 4 hours' worth) stays cheap.
+ */
+static int slice_count(int64_t rows, int nranks)
+{
+    int64_t per_rank = rows / nranks / 2500000;
+    return nranks * (int)(per_rank < 1 ? 1 : per_rank > 8 ? 8 : per_rank);
+}
+
 int cm_cmd_generate(MPI_Comm comm, int argc, char **argv)
 {
     generate_opts opts;
@@ -444,20 +468,17 @@ int cm_cmd_generate(MPI_Comm comm, int argc, char **argv)
     }
 
     char err[1024], temporary[4200];
-    output_sink sink = {.fd = -1, .streaming = rank == 0};
+    output_sink sink = {.fd = -1};
     int rc = open_output(comm, opts.out, temporary, sizeof temporary, &sink, err, sizeof err);
     int64_t total = 0;
-    double generated = started;
+    int slices = slice_count(opts.rows, nranks);
     if (rc == 0) {
-        /* Reserve about this rank's share, so the buffer rarely moves. */
-        size_t expected = (size_t)((double)opts.rows / nranks * BYTES_PER_ROW * 1.02);
-        if (!sink.streaming) {
-            sink.buffer.data = cm_xmalloc(expected + 1);
-            sink.buffer.cap = expected + 1;
-        }
-        generate_slice(&model, rank, nranks, &sink, temporary);
-        generated = MPI_Wtime();
-        rc = finish_output(comm, opts.out, temporary, &sink, &total, err, sizeof err);
+        /* Reserve about one slice, so the buffer rarely moves. */
+        size_t expected = (size_t)((double)opts.rows / slices * BYTES_PER_ROW * 1.05);
+        sink.buffer.data = cm_xmalloc(expected + 1);
+        sink.buffer.cap = expected + 1;
+        generate_slices(comm, &model, slices, &sink, temporary, &total);
+        rc = finish_output(comm, opts.out, temporary, &sink, err, sizeof err);
     }
     cm_buffer_free(&sink.buffer);
     double finished = MPI_Wtime();
@@ -467,10 +488,9 @@ int cm_cmd_generate(MPI_Comm comm, int argc, char **argv)
         double seconds = finished - started;
         fprintf(stderr,
                 "clickmill: generate: %" PRId64 " rows, %" PRIu64 " visits, %.1f MB in %s in "
-                "%.2f s (%.2f s generating, %.2f s writing) on %d rank%s: %.0f rows/s per rank\n",
-                opts.rows, model.visits, (double)total / 1e6, opts.out, seconds,
-                generated - started, finished - generated, nranks, nranks == 1 ? "" : "s",
-                (double)opts.rows / seconds / nranks);
+                "%.2f s on %d rank%s (%d slices): %.0f rows/s per rank\n",
+                opts.rows, model.visits, (double)total / 1e6, opts.out, seconds, nranks,
+                nranks == 1 ? "" : "s", slices, (double)opts.rows / seconds / nranks);
     }
     cm_gen_model_free(&model);
     return rc == 0 ? CM_EXIT_OK : CM_EXIT_FAILURE;

@@ -78,6 +78,17 @@ figure "duplicate rows, surplus per 100,000 rows" 71 "$(q "SELECT round(100000.0
 figure "rows with an empty user_session" 2 "$(q "SELECT count(*) FROM e WHERE user_session = '';")" 2 2
 # Cart sessions per day: the regime of days 4-6 and 14-27 against the other days.
 figure "cart sessions per day, regime days / other days" 2.07 "$(q "SELECT round(avg(CASE WHEN d IN (4,5,6) OR d BETWEEN 14 AND 27 THEN c END) / avg(CASE WHEN d IN (4,5,6) OR d BETWEEN 14 AND 27 THEN NULL ELSE c END), 2) FROM (SELECT substr(event_time, 9, 2) + 0 AS d, count(DISTINCT user_session) AS c FROM e WHERE event_type = 'cart' GROUP BY 1);")" 1.7 2.5
+# Purchases per day against the original study's chart (thousands per day, October 2019).
+ref_days="19.3 19.5 19.2 27.0 23.5 22.2 21.4 23.1 22.7 22.0 26.2 25.4 29.5 28.4 26.4 31.4 28.3 25.8 24.6 25.1 25.2 25.4 24.7 24.0 23.9 22.7 23.4 21.1 20.4 20.8 20.1"
+values=$(q "SELECT group_concat(c, ' ') FROM (SELECT substr(event_time, 9, 2) + 0 AS d, count(*) AS c FROM e WHERE event_type = 'purchase' AND substr(event_time, 1, 7) = (SELECT substr(min(event_time), 1, 7) FROM e) GROUP BY 1 ORDER BY 1);")
+correlation=$(awk -v a="$ref_days" -v b="$values" 'BEGIN {
+  n = split(a, x, " "); m = split(b, y, " "); if (m < n) n = m
+  for (i = 1; i <= n; i++) { sx += x[i]; sy += y[i] }
+  mx = sx / n; my = sy / n
+  for (i = 1; i <= n; i++) { cxy += (x[i] - mx) * (y[i] - my); cxx += (x[i] - mx) ^ 2; cyy += (y[i] - my) ^ 2 }
+  printf "%.2f", (cxx > 0 && cyy > 0) ? cxy / sqrt(cxx * cyy) : 0 }')
+figure "purchases per day, correlation with the study's" 1 "$correlation" 0.6 1
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
