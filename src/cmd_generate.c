@@ -290,6 +290,14 @@ static void generate_slice(const cm_gen_model *model, int slice, int slices, out
     for (int64_t window = from; window < to; window += WINDOW_SECONDS) {
         int64_t window_end = window + WINDOW_SECONDS < to ? window + WINDOW_SECONDS : to;
         while (visit < visits_end && (int64_t)next_start < window_end) {
+            /* A visit that started before the slice matters only if it lasts into it. */
+            if ((int64_t)next_start < from &&
+                (int64_t)cm_gen_visit_end(model, visit, next_start) < from) {
+                visit++;
+                if (visit < visits_end)
+                    next_start = cm_gen_visit_start(model, visit);
+                continue;
+            }
             int n = cm_gen_visit(model, visit, scratch);
             for (int k = 0; k < n; k++) {
                 if ((int64_t)scratch[k].time >= from && (int64_t)scratch[k].time < to) {

@@ -25,7 +25,8 @@ static uint64_t mix64(uint64_t z)
 cm_rng cm_rng_for(uint64_t seed, uint64_t object, uint64_t purpose)
 {
     cm_rng rng = {mix64(seed * 0x9E3779B97F4A7C15ULL ^ mix64(object + 0x632BE59BD9B4E019ULL) ^
-                        (purpose << 56 | purpose))};
+                        (purpose << 56 | purpose)),
+                  0, 0};
     return rng;
 }
 
@@ -42,8 +43,21 @@ double cm_rng_uniform(cm_rng *rng)
 
 double cm_rng_normal(cm_rng *rng)
 {
-    double u = cm_rng_uniform(rng), v = cm_rng_uniform(rng);
-    return sqrt(-2.0 * log(u + 0x1.0p-60)) * cos(6.283185307179586 * v);
+    /* Marsaglia's polar method: two normals per logarithm, no trigonometry. */
+    if (rng->has_spare) {
+        rng->has_spare = 0;
+        return rng->spare;
+    }
+    double u, v, s;
+    do {
+        u = 2 * cm_rng_uniform(rng) - 1;
+        v = 2 * cm_rng_uniform(rng) - 1;
+        s = u * u + v * v;
+    } while (s >= 1 || s == 0);
+    double scale = sqrt(-2 * log(s) / s);
+    rng->spare = v * scale;
+    rng->has_spare = 1;
+    return u * scale;
 }
 
 /* ---- the catalogue ---- */
@@ -494,7 +508,7 @@ void cm_gen_model_free(cm_gen_model *model)
 
 /* ---- visits ---- */
 
-enum { S_ROWS = 1, S_START, S_VISIT, S_USER, S_CONTINUE };
+enum { S_ROWS = 1, S_START, S_VISIT, S_USER, S_CONTINUE, S_GAPS };
 
 int cm_gen_visit_rows(const cm_gen_model *model, uint64_t visit)
 {
@@ -577,6 +591,35 @@ static uint32_t pick_product(const cm_gen_model *model, uint32_t family, cm_rng 
     return f->first_product + pick_cdf(cdf, f->nproducts, cm_rng_uniform(rng));
 }
 
+/* Long visits move faster, so that no visit outlasts CM_GEN_VISIT_MAX_SECONDS (at worst the
+ * last rows come one second apart after end_limit). */
+static double visit_pace(int rows)
+{
+    return rows > 60 ? 60.0 / rows : 1.0;
+}
+
+/* The time of a visit's next row. The gaps have a stream of their own, so a visit's last time
+ * can be found without simulating the rest of it. */
+static uint32_t next_time(cm_rng *gaps, uint32_t time, double pace, uint32_t end_limit)
+{
+    double gap = 30 * exp(1.25 * cm_rng_normal(gaps));
+    if (cm_rng_uniform(gaps) < 0.012)
+        gap += 1200 * exp(cm_rng_normal(gaps));
+    gap *= pace;
+    return time + gap > end_limit ? time + 1 : time + 1 + (uint32_t)gap;
+}
+
+uint32_t cm_gen_visit_end(const cm_gen_model *model, uint64_t visit, uint32_t start)
+{
+    int rows = cm_gen_visit_rows(model, visit);
+    cm_rng gaps = cm_rng_for(model->seed, visit, S_GAPS);
+    double pace = visit_pace(rows);
+    uint32_t time = start, end_limit = start + CM_GEN_VISIT_MAX_SECONDS - 1000;
+    for (int k = 1; k < rows; k++)
+        time = next_time(&gaps, time, pace, end_limit);
+    return time;
+}
+
 int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
 {
     int rows = cm_gen_visit_rows(model, visit);
@@ -603,26 +646,19 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
     uint32_t product = pick_product(model, family, &rng);
     uint32_t carted[4];
     int ncarted = 0, views_here = 0, duplicate = 0;
-    uint32_t time = start;
-    /* Long visits move faster, so that no visit outlasts CM_GEN_VISIT_MAX_SECONDS (at worst the
-     * last rows come one second apart after end_limit). */
-    uint32_t end_limit = start + CM_GEN_VISIT_MAX_SECONDS - 1000;
-    double pace = rows > 60 ? 60.0 / rows : 1.0;
+    cm_rng gaps = cm_rng_for(model->seed, visit, S_GAPS);
+    double pace = visit_pace(rows);
+    uint32_t time = start, end_limit = start + CM_GEN_VISIT_MAX_SECONDS - 1000;
     for (int k = 0; k < rows; k++) {
         cm_gen_event *event = &out[k];
+        if (k > 0)
+            time = next_time(&gaps, time, pace, end_limit);
         if (duplicate) { /* an exact duplicate row, as the real logs have (mostly carts) */
             *event = out[k - 1];
             event->seq = (uint32_t)k;
             event->order = event->order + 1;
             duplicate = 0;
             continue;
-        }
-        if (k > 0) {
-            double gap = 30 * exp(1.25 * cm_rng_normal(&rng));
-            if (cm_rng_uniform(&rng) < 0.012)
-                gap += 1200 * exp(cm_rng_normal(&rng));
-            gap *= pace;
-            time += time + gap > end_limit ? 1 : 1 + (uint32_t)gap;
         }
         uint32_t t = time < model->month_seconds ? time : model->month_seconds - 1;
         int32_t price = price_on(model, product, t);
@@ -674,7 +710,7 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
         event->session = session;
         event->product = subject;
         event->user = user;
-        event->price_cents = price_on(model, subject, t);
+        event->price_cents = subject == product ? price : price_on(model, subject, t);
         event->type = (uint8_t)type;
         event->no_session = 0;
     }

@@ -9,6 +9,8 @@
 /* A small, fast random stream (splitmix64). */
 typedef struct {
     uint64_t state;
+    double spare; /* the second normal of the last pair */
+    int has_spare;
 } cm_rng;
 
 /* A stream for one purpose of one object: the same (seed, object, purpose) always gives the
@@ -19,7 +21,7 @@ double cm_rng_uniform(cm_rng *rng); /* [0, 1) */
 double cm_rng_normal(cm_rng *rng);  /* standard normal */
 
 /* The longest a visit lasts; sessions spanning days are continuations (later visits). */
-#define CM_GEN_VISIT_MAX_SECONDS (4 * 3600)
+#define CM_GEN_VISIT_MAX_SECONDS (3 * 3600)
 
 enum { CM_GEN_VIEW, CM_GEN_CART, CM_GEN_PURCHASE };
 
@@ -95,6 +97,10 @@ uint32_t cm_gen_visit_start(const cm_gen_model *model, uint64_t visit);
 
 /* The first visit starting at or after second t. Local. */
 uint64_t cm_gen_first_visit_at(const cm_gen_model *model, int64_t t);
+
+/* The time of visit i's last row, at most: a cheap bound used to skip visits that end before a
+ * slice starts. Local. */
+uint32_t cm_gen_visit_end(const cm_gen_model *model, uint64_t visit, uint32_t start);
 
 /* Simulates visit i into out (room for its rows); returns the number of rows. Local. */
 int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out);
