@@ -302,20 +302,54 @@ static int64_t category_id_for(uint64_t seed, uint64_t key)
     return 2053013552000000000LL + (int64_t)(cm_rng_next(&rng) % 50000000000000000ULL);
 }
 
-static uint32_t pick_cdf(const double *cdf, uint32_t count, double u)
+/* Vose's alias tables from cumulative weights: a draw is one slot and one comparison. */
+static void build_alias(const double *cdf, uint32_t count, float *keep, uint32_t *alias)
 {
-    /* The first index whose cumulative weight exceeds u * total. */
-    double target = u * cdf[count - 1];
-    uint32_t lo = 0, hi = count - 1;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (cdf[mid] > target)
-            hi = mid;
+    double total = cdf[count - 1];
+    double *scaled = cm_xmalloc(count * sizeof *scaled);
+    uint32_t *small = cm_xmalloc(count * sizeof *small), *large = cm_xmalloc(count * sizeof *large);
+    uint32_t nsmall = 0, nlarge = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        double weight = cdf[i] - (i ? cdf[i - 1] : 0);
+        scaled[i] = weight * count / total;
+        if (scaled[i] < 1)
+            small[nsmall++] = i;
         else
-            lo = mid + 1;
+            large[nlarge++] = i;
     }
-    return lo;
+    while (nsmall && nlarge) {
+        uint32_t s = small[--nsmall], l = large[nlarge - 1];
+        keep[s] = (float)scaled[s];
+        alias[s] = l;
+        scaled[l] -= 1 - scaled[s];
+        if (scaled[l] < 1) {
+            nlarge--;
+            small[nsmall++] = l;
+        }
+    }
+    while (nlarge) {
+        uint32_t l = large[--nlarge];
+        keep[l] = 1;
+        alias[l] = l;
+    }
+    while (nsmall) {
+        uint32_t s = small[--nsmall];
+        keep[s] = 1;
+        alias[s] = s;
+    }
+    free(scaled);
+    free(small);
+    free(large);
 }
+
+static uint32_t draw_alias(const float *keep, const uint32_t *alias, uint32_t count, cm_rng *rng)
+{
+    uint64_t r = cm_rng_next(rng);
+    uint32_t slot = (uint32_t)(((r >> 32) * count) >> 32);
+    float u = (float)(r & 0xFFFFFF) * 0x1.0p-24f;
+    return u < keep[slot] ? slot : alias[slot];
+}
+
 
 static void append_text(char **arena, size_t *len, size_t *cap, const char *text, size_t n)
 {
@@ -398,6 +432,14 @@ static void build_products(cm_gen_model *model, uint32_t total_products)
         }
     }
     model->prefixes = arena;
+    model->product_keep = cm_xmalloc(count * sizeof *model->product_keep);
+    model->product_alias = cm_xmalloc(count * sizeof *model->product_alias);
+    for (int f = 0; f < model->nfamilies; f++) {
+        const cm_gen_family *family = &model->families[f];
+        build_alias(model->product_cdf + family->first_product, family->nproducts,
+                    model->product_keep + family->first_product,
+                    model->product_alias + family->first_product);
+    }
 }
 
 int cm_gen_model_build(cm_gen_model *model, uint64_t seed, int year, int month, int64_t rows)
@@ -457,6 +499,9 @@ int cm_gen_model_build(cm_gen_model *model, uint64_t seed, int year, int month, 
         cumulative += list.items[f].weight;
         model->family_cdf[f] = cumulative;
     }
+    model->family_keep = cm_xmalloc((size_t)list.count * sizeof *model->family_keep);
+    model->family_alias = cm_xmalloc((size_t)list.count * sizeof *model->family_alias);
+    build_alias(model->family_cdf, (uint32_t)list.count, model->family_keep, model->family_alias);
     model->ngroups = ncodes;
     model->group_first = cm_xcalloc((size_t)ncodes, sizeof(int));
     model->group_count = cm_xcalloc((size_t)ncodes, sizeof(int));
@@ -498,6 +543,10 @@ void cm_gen_model_free(cm_gen_model *model)
     free(model->brand_names);
     free(model->families);
     free(model->family_cdf);
+    free(model->family_keep);
+    free(model->family_alias);
+    free(model->product_keep);
+    free(model->product_alias);
     free(model->group_first);
     free(model->group_count);
     free(model->products);
@@ -578,8 +627,8 @@ static int32_t price_on(const cm_gen_model *model, uint32_t product, uint32_t ti
     const cm_gen_product *p = &model->products[product];
     if (!p->varies || p->price_cents == 0)
         return p->price_cents;
-    cm_rng rng = cm_rng_for(model->seed, product, 0x100 + time / (3 * 86400));
-    int step = (int)(cm_rng_next(&rng) % 5) - 2;
+    uint64_t period = time / (3 * 86400);
+    int step = (int)(mix64(model->seed ^ (uint64_t)product << 20 ^ period) % 5) - 2;
     int64_t price = (int64_t)p->price_cents * (100 + 3 * step) / 100;
     return (int32_t)(price > PRICE_CAP_CENTS ? PRICE_CAP_CENTS : price);
 }
@@ -587,8 +636,9 @@ static int32_t price_on(const cm_gen_model *model, uint32_t product, uint32_t ti
 static uint32_t pick_product(const cm_gen_model *model, uint32_t family, cm_rng *rng)
 {
     const cm_gen_family *f = &model->families[family];
-    const double *cdf = model->product_cdf + f->first_product;
-    return f->first_product + pick_cdf(cdf, f->nproducts, cm_rng_uniform(rng));
+    return f->first_product + draw_alias(model->product_keep + f->first_product,
+                                         model->product_alias + f->first_product, f->nproducts,
+                                         rng);
 }
 
 /* Long visits move faster, so that no visit outlasts CM_GEN_VISIT_MAX_SECONDS (at worst the
@@ -625,7 +675,8 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
     int rows = cm_gen_visit_rows(model, visit);
     cm_rng rng = cm_rng_for(model->seed, visit, S_VISIT);
     uint32_t start = cm_gen_visit_start(model, visit);
-    uint32_t family = pick_cdf(model->family_cdf, (uint32_t)model->nfamilies, cm_rng_uniform(&rng));
+    uint32_t family =
+        draw_alias(model->family_keep, model->family_alias, (uint32_t)model->nfamilies, &rng);
 
     uint64_t session = visit;
     cm_rng cont = cm_rng_for(model->seed, visit, S_CONTINUE);
@@ -722,17 +773,28 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
 
 /* ---- formatting ---- */
 
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                  "31323334353637383940414243444546474849505152535455565758596061"
+                                  "6263646566676869707172737475767778798081828384858687888990919293"
+                                  "949596979899";
+
 static char *put_uint(char *out, uint64_t value)
 {
     char digits[24];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + value % 10);
-        value /= 10;
-    } while (value);
-    while (n)
-        *out++ = digits[--n];
-    return out;
+    int n = 24;
+    while (value >= 100) {
+        n -= 2;
+        memcpy(digits + n, digit_pairs + 2 * (value % 100), 2);
+        value /= 100;
+    }
+    if (value >= 10) {
+        n -= 2;
+        memcpy(digits + n, digit_pairs + 2 * value, 2);
+    } else {
+        digits[--n] = (char)('0' + value);
+    }
+    memcpy(out, digits + n, (size_t)(24 - n));
+    return out + (24 - n);
 }
 
 static char *put_uuid(char *out, uint64_t seed, uint64_t session)
@@ -742,15 +804,21 @@ static char *put_uuid(char *out, uint64_t seed, uint64_t session)
     uint64_t a = cm_rng_next(&rng), b = cm_rng_next(&rng);
     a = (a & ~0xF000ULL) | 0x4000ULL;       /* version 4 */
     b = (b & ~(3ULL << 62)) | (2ULL << 62); /* RFC 4122 variant */
+    char text[32];
     for (int i = 0; i < 16; i++) {
-        uint64_t word = i < 8 ? a : b;
-        unsigned byte = (unsigned)(word >> (8 * (7 - i % 8))) & 0xFF;
-        *out++ = hex[byte >> 4];
-        *out++ = hex[byte & 15];
-        if (i == 3 || i == 5 || i == 7 || i == 9)
-            *out++ = '-';
+        text[i] = hex[(a >> (60 - 4 * i)) & 15];
+        text[16 + i] = hex[(b >> (60 - 4 * i)) & 15];
     }
-    return out;
+    memcpy(out, text, 8);
+    out[8] = '-';
+    memcpy(out + 9, text + 8, 4);
+    out[13] = '-';
+    memcpy(out + 14, text + 12, 4);
+    out[18] = '-';
+    memcpy(out + 19, text + 16, 4);
+    out[23] = '-';
+    memcpy(out + 24, text + 20, 12);
+    return out + 36;
 }
 
 static void put_two(char *out, unsigned value)

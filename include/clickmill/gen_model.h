@@ -72,11 +72,15 @@ typedef struct {
     cm_gen_family *families;
     int nfamilies;
     double *family_cdf;
+    float *family_keep; /* alias tables (Vose) for drawing a family in constant time */
+    uint32_t *family_alias;
     int ngroups;
     int *group_first, *group_count; /* families of a group are contiguous */
     cm_gen_product *products;
     uint32_t nproducts;
     double *product_cdf; /* cumulative popularity within each family */
+    float *product_keep; /* alias tables within each family, indices local to the family */
+    uint32_t *product_alias;
     char *prefixes;
     char *brand_names;            /* the arena the families' brand strings point into */
     double hour_cdf[31 * 24 + 1]; /* cumulative visit intensity over the month's hours */
