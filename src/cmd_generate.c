@@ -444,7 +444,8 @@ static int finish_output(MPI_Comm comm, const char *path, const char *temporary,
 }
 
 /* Slices per rank: enough that writing overlaps generating (about 2.5 million rows each), few
- * enough that re-simulating the visits that run into a slice (up to 4 hours' worth) stays cheap.
+ * enough that re-simulating the visits that run into a slice (up to 3 hours' worth, fewer
+ * since visits that end before the slice are skipped) stays cheap.
  */
 static int slice_count(int64_t rows, int nranks)
 {
