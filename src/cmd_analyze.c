@@ -106,16 +106,7 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
             else
                 opts->console.top = (int)value;
             break;
-        case 'h':
-            if (rank == 0)
-                fputs(usage, stdout);
-            return CM_EXIT_OK;
-        case ':':
-            cm_say(comm, "analyze: option '%s' needs a value; see --help", argv[optind - 1]);
-            return CM_EXIT_USAGE;
-        default:
-            cm_say(comm, "analyze: unknown option '%s'; see --help", argv[optind - 1]);
-            return CM_EXIT_USAGE;
+        default: return cm_option_end(comm, "analyze", c, usage, argv);
         }
     }
     if (strcmp(opts->format, "text") && strcmp(opts->format, "csv") &&

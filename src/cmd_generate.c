@@ -129,16 +129,7 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, generate_opts *op
         }
         case 'o': opts->out = optarg; break;
         case 'q': opts->quiet = 1; break;
-        case 'h':
-            if (rank == 0)
-                fputs(usage, stdout);
-            return CM_EXIT_OK;
-        case ':':
-            cm_say(comm, "generate: option '%s' needs a value; see --help", argv[optind - 1]);
-            return CM_EXIT_USAGE;
-        default:
-            cm_say(comm, "generate: unknown option '%s'; see --help", argv[optind - 1]);
-            return CM_EXIT_USAGE;
+        default: return cm_option_end(comm, "generate", c, usage, argv);
         }
     }
     if ((opts->rows > 0) == (size > 0)) {

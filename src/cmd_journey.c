@@ -200,16 +200,7 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
                 return CM_EXIT_USAGE;
             }
             break;
-        case 'h':
-            if (rank == 0)
-                fputs(usage, stdout);
-            return CM_EXIT_OK;
-        case ':':
-            cm_say(comm, "journey: option '%s' needs a value; see --help", argv[optind - 1]);
-            return CM_EXIT_USAGE;
-        default:
-            cm_say(comm, "journey: unknown option '%s'; see --help", argv[optind - 1]);
-            return CM_EXIT_USAGE;
+        default: return cm_option_end(comm, "journey", c, usage, argv);
         }
     }
     if ((filter.session == NULL) == (filter.user_id < 0)) {

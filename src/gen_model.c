@@ -350,7 +350,6 @@ static uint32_t draw_alias(const float *keep, const uint32_t *alias, uint32_t co
     return u < keep[slot] ? slot : alias[slot];
 }
 
-
 static void append_text(char **arena, size_t *len, size_t *cap, const char *text, size_t n)
 {
     if (*len + n > *cap) {

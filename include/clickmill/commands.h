@@ -22,6 +22,10 @@ void cm_say(MPI_Comm comm, const char *format, ...) __attribute__((format(printf
  * only --progress can ask for it. Only rank 0's answer is used. Local. */
 int cm_progress_wanted(int quiet, int forced);
 
+/* The cases every command's option loop ends with: 'h' prints the usage (rank 0) and gives
+ * exit 0; ':' (a missing value) and anything unknown are usage errors. Local. */
+int cm_option_end(MPI_Comm comm, const char *command, int c, const char *usage, char **argv);
+
 /* Parses a non-negative integer option value; -1 on error. Local. */
 long long cm_option_count(const char *text);
 
