@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clickmill/commands.h"
@@ -32,7 +33,7 @@ static const char usage[] =
     "  -q, --quiet         no summary line on stderr\n"
     "  -h, --help          show this help\n"
     "\n"
-    "Memory: each rank holds one slice of the file at a time (up to about 340 MB).\n";
+    "Memory: each rank holds one slice of the file at a time (up to about 350 MB).\n";
 
 /* Average bytes per row of the real October file (5,668,612,855 / 42,448,764). */
 #define BYTES_PER_ROW  133.54
@@ -51,7 +52,7 @@ static int parse_size(const char *text, int64_t *bytes)
     char *end;
     errno = 0;
     double value = strtod(text, &end);
-    if (errno || end == text || value <= 0)
+    if (errno || end == text || !(value > 0 && value < 1e18))
         return -1;
     double unit = 1;
     if (*end == 'K' || *end == 'k')
@@ -68,9 +69,26 @@ static int parse_size(const char *text, int64_t *bytes)
         end++;
     if (*end)
         return -1;
+    if (value * unit > 1e18)
+        return -1;
     *bytes = (int64_t)(value * unit);
     return 0;
 }
+
+/* YYYY-MM exactly: four digits, a dash, two digits. */
+static int month_text(const char *text)
+{
+    if (strlen(text) != 7 || text[4] != '-')
+        return 0;
+    for (int i = 0; i < 7; i++)
+        if (i != 4 && (text[i] < '0' || text[i] > '9'))
+            return 0;
+    return 1;
+}
+
+/* Far beyond any month of the real data (4 billion rows, about 530 GB); the row order needs
+ * fewer than 2^32 visits. */
+#define ROWS_MAX 4000000000LL
 
 enum { OPT_SEED = 256 };
 
@@ -109,8 +127,9 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, generate_opts *op
             }
             break;
         case 'm':
-            if (sscanf(optarg, "%4d-%2d", &opts->year, &opts->month) != 2 || opts->year < 1970 ||
-                opts->year > 2100 || opts->month < 1 || opts->month > 12 || strlen(optarg) != 7) {
+            if (!month_text(optarg) || sscanf(optarg, "%4d-%2d", &opts->year, &opts->month) != 2 ||
+                opts->year < 1970 || opts->year > 2100 || opts->month < 1 || opts->month > 12 ||
+                strlen(optarg) != 7) {
                 cm_say(comm,
                        "generate: --month needs YYYY-MM between 1970-01 and 2100-12, not "
                        "'%s'",
@@ -140,7 +159,11 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, generate_opts *op
         opts->rows = (int64_t)((double)(size - (int64_t)strlen(cm_gen_header)) / BYTES_PER_ROW);
     if (opts->rows < 1)
         opts->rows = 1;
-    if (!opts->out) {
+    if (opts->rows > ROWS_MAX) {
+        cm_say(comm, "generate: at most %lld rows (4 billion) per file", ROWS_MAX);
+        return CM_EXIT_USAGE;
+    }
+    if (!opts->out || !opts->out[0]) {
         cm_say(comm, "generate: -o FILE is required (see --help)");
         return CM_EXIT_USAGE;
     }
@@ -343,7 +366,11 @@ static int open_output(MPI_Comm comm, const char *path, char *temporary, size_t 
     CM_MPI_CHECK(comm, MPI_Bcast(&pid, 1, MPI_LONG, 0, comm));
     snprintf(temporary, temporary_size, "%s.tmp.%ld", path, pid);
     char message[512] = "";
-    if (rank == 0) {
+    struct stat st;
+    if (rank == 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        ok = 0;
+        snprintf(message, sizeof message, "%.300s: is a directory; -o needs a file name", path);
+    } else if (rank == 0) {
         int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0666);
         if (fd < 0) {
             ok = 0;
@@ -387,12 +414,13 @@ static void generate_slices(MPI_Comm comm, const cm_gen_model *model, int slices
     int64_t end = 0;
     for (int slice = rank; slice < slices; slice += nranks) {
         generate_slice(model, slice, slices, sink);
-        sink->offset = 0;
-        if (slice > 0)
+        /* On one rank the previous slice was this rank's own: its end is already known. */
+        sink->offset = slice == 0 || nranks == 1 ? end : 0;
+        if (slice > 0 && nranks > 1)
             CM_MPI_CHECK(comm, MPI_Recv(&sink->offset, 1, MPI_INT64_T, (slice - 1) % nranks,
                                         TAG_OFFSET, comm, MPI_STATUS_IGNORE));
         end = sink->offset + (int64_t)sink->buffer.len;
-        if (slice + 1 < slices)
+        if (slice + 1 < slices && nranks > 1)
             CM_MPI_CHECK(comm,
                          MPI_Send(&end, 1, MPI_INT64_T, (slice + 1) % nranks, TAG_OFFSET, comm));
         sink_flush(sink, path); /* after a failure it only moves on, so no rank waits for ever */
@@ -434,14 +462,15 @@ static int finish_output(MPI_Comm comm, const char *path, const char *temporary,
     return CM_EIO;
 }
 
-/* Slices per rank: enough that writing overlaps generating (about 2.5 million rows each), few
- * enough that re-simulating the visits that run into a slice (up to 3 hours' worth, fewer
+/* Slices per rank: at most about 2.5 million rows each (about 350 MB held per rank), which is
+ * also enough for writing to overlap generating, and few enough that re-simulating the visits
+ * that run into a slice (up to 3 hours' worth, fewer
  * since visits that end before the slice are skipped) stays cheap.
  */
 static int slice_count(int64_t rows, int nranks)
 {
-    int64_t per_rank = rows / nranks / 2500000;
-    return nranks * (int)(per_rank < 1 ? 1 : per_rank > 8 ? 8 : per_rank);
+    int64_t per_rank = (rows / nranks + 2499999) / 2500000;
+    return nranks * (int)(per_rank < 1 ? 1 : per_rank);
 }
 
 int cm_cmd_generate(MPI_Comm comm, int argc, char **argv)

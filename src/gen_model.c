@@ -563,7 +563,7 @@ int cm_gen_visit_rows(const cm_gen_model *model, uint64_t visit)
     if (model->visits && visit == model->visits - 1)
         return model->last_rows;
     cm_rng rng = cm_rng_for(model->seed, visit, S_ROWS);
-    /* A discretised log-normal: median 2, p90 about 10, p99 about 32, mean about 4.6. */
+    /* A discretised log-normal: median 2, p90 about 10, p99 about 32, mean about 4.5. */
     double size = 2.2 * exp(1.17 * cm_rng_normal(&rng));
     int rows = (int)(size + 0.5);
     if (rows < 1)
@@ -706,7 +706,6 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
         if (duplicate) { /* an exact duplicate row, as the real logs have (mostly carts) */
             *event = out[k - 1];
             event->seq = (uint32_t)k;
-            event->order = event->order + 1;
             duplicate = 0;
             continue;
         }
@@ -754,7 +753,6 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
             }
         }
         event->time = t;
-        event->order = (uint64_t)t << 42 | (visit & 0xFFFFFFFFULL) << 10 | (uint64_t)k;
         event->seq = (uint32_t)k;
         event->visit = visit;
         event->session = session;
@@ -859,7 +857,8 @@ size_t cm_gen_format(const cm_gen_model *model, cm_gen_formatter *formatter,
     *at++ = (char)('0' + event->price_cents / 10 % 10);
     *at++ = (char)('0' + event->price_cents % 10);
     *at++ = ',';
-    /* user ids spread over 430,000,000 .. 564,217,727 by an odd multiplier (a bijection) */
+    /* user ids spread over 430,000,000 .. 564,217,727 by an odd multiplier: one-to-one for up to
+     * 2^27 users (about 1.5 billion rows) */
     at = put_uint(at, 430000000ULL + ((event->user * 2654435761ULL) & ((1ULL << 27) - 1)));
     *at++ = ',';
     if (!event->no_session)

@@ -62,7 +62,26 @@ for bad in "--rows 0 -o $W/x.csv" "--rows 10" "--rows 10 --size 1M -o $W/x.csv" 
 done
 gen 1 --rows 10 -o /proc/forbidden/x.csv
 check "an output that cannot be created: exit 1 with a message" bash -c "[ $st -eq 1 ] && grep -q 'cannot create' '$W/stderr'"
-check "no temporary file is left behind" bash -c "! ls '$W' | grep -q tmp"
+mkdir -p "$W/dir"
+gen 2 --rows 10 -o "$W/dir"
+check "an output that is a directory: exit 1 before generating" bash -c "[ $st -eq 1 ] && grep -q 'is a directory' '$W/stderr'"
+check "no temporary file is left behind" bash -c "! ls -a '$W' '$W/dir' | grep -q '\.tmp\.'"
+for bad in 2019-1x "2019- 3" 2019-+4; do
+  gen 1 --rows 10 --month "$bad" -o "$W/x.csv"
+  check "--month '$bad': usage error (exit 2)" test "$st" -eq 2
+done
+gen 1 --rows 100000000000 -o "$W/x.csv"
+check "--rows beyond 4 billion: refused at once (exit 2)" test "$st" -eq 2
+
+# Several slices per rank (2.5 million rows each): 1 rank makes 3 slices, 2 ranks 4, 3 ranks 3.
+big=5000001
+for np in 1 2 3; do
+  gen "$np" --rows $big -o "$W/big.$np.csv"
+done
+check "$big rows: exactly $big data rows" test "$(($(wc -l <"$W/big.1.csv") - 1))" -eq $big
+check "$big rows in several slices: 1, 2 and 3 ranks byte-identical" \
+  bash -c "cmp -s '$W/big.1.csv' '$W/big.2.csv' && cmp -s '$W/big.1.csv' '$W/big.3.csv'"
+rm -f "$W"/big.*.csv
 
 # Fidelity at a small size: the shape figures of docs/generator.md within their tolerances.
 gen 2 --rows "$FIDELITY_ROWS" -o "$W/fidelity.csv"

@@ -27,9 +27,8 @@ enum { CM_GEN_VIEW, CM_GEN_CART, CM_GEN_PURCHASE };
 
 /* One generated row before formatting. */
 typedef struct {
-    uint64_t order; /* time << 42 | visit << 10 | seq: the file's row order as one number */
-    uint32_t time;  /* seconds since the month's start */
-    uint32_t seq;   /* position in its visit */
+    uint32_t time; /* seconds since the month's start */
+    uint32_t seq;  /* position in its visit */
     uint64_t visit;
     uint64_t session; /* the visit whose session id it carries */
     uint32_t product;
@@ -120,7 +119,7 @@ typedef struct {
 size_t cm_gen_format(const cm_gen_model *model, cm_gen_formatter *formatter,
                      const cm_gen_event *event, char *out);
 
-/* Limits that keep the row order in 64 bits: visits below 2^32 and at most 1000 rows each. */
+/* The most visits one file may have (ROWS_MAX rows need far fewer). */
 #define CM_GEN_VISITS_MAX 4000000000ULL
 
 /* The CSV header line of the REES46 files, with its newline. */
