@@ -387,7 +387,7 @@ static void build_products(cm_gen_model *model, uint32_t total_products)
     }
     model->nproducts = count;
     model->products = cm_xcalloc(count, sizeof *model->products);
-    model->product_cdf = cm_xcalloc(count, sizeof *model->product_cdf);
+    double *product_cdf = cm_xcalloc(count, sizeof *product_cdf);
     size_t arena_len = 0, arena_cap = 0;
     char *arena = NULL;
     for (int f = 0; f < model->nfamilies; f++) {
@@ -417,7 +417,7 @@ static void build_products(cm_gen_model *model, uint32_t total_products)
             product->appeal = (float)price_factor(product->price_cents);
             /* Zero-price products are rarely seen (0.16 % of the real month's events). */
             cumulative += (product->price_cents ? 1.0 : 0.1) / pow(k + 1.0, 1.05);
-            model->product_cdf[p] = cumulative;
+            product_cdf[p] = cumulative;
 
             int64_t category_id =
                 code >= 0 ? category_id_for(model->seed, (uint64_t)code * 8 + k % (uint32_t)ids)
@@ -435,10 +435,11 @@ static void build_products(cm_gen_model *model, uint32_t total_products)
     model->product_alias = cm_xmalloc(count * sizeof *model->product_alias);
     for (int f = 0; f < model->nfamilies; f++) {
         const cm_gen_family *family = &model->families[f];
-        build_alias(model->product_cdf + family->first_product, family->nproducts,
+        build_alias(product_cdf + family->first_product, family->nproducts,
                     model->product_keep + family->first_product,
                     model->product_alias + family->first_product);
     }
+    free(product_cdf);
 }
 
 int cm_gen_model_build(cm_gen_model *model, uint64_t seed, int year, int month, int64_t rows)
@@ -492,15 +493,16 @@ int cm_gen_model_build(cm_gen_model *model, uint64_t seed, int year, int month, 
         list.items[f].brand = list.names + ((uintptr_t)list.items[f].brand - 1);
     model->families = list.items;
     model->nfamilies = list.count;
-    model->family_cdf = cm_xcalloc((size_t)list.count, sizeof(double));
+    double *family_cdf = cm_xcalloc((size_t)list.count, sizeof(double));
     double cumulative = 0;
     for (int f = 0; f < list.count; f++) {
         cumulative += list.items[f].weight;
-        model->family_cdf[f] = cumulative;
+        family_cdf[f] = cumulative;
     }
     model->family_keep = cm_xmalloc((size_t)list.count * sizeof *model->family_keep);
     model->family_alias = cm_xmalloc((size_t)list.count * sizeof *model->family_alias);
-    build_alias(model->family_cdf, (uint32_t)list.count, model->family_keep, model->family_alias);
+    build_alias(family_cdf, (uint32_t)list.count, model->family_keep, model->family_alias);
+    free(family_cdf);
     model->ngroups = ncodes;
     model->group_first = cm_xcalloc((size_t)ncodes, sizeof(int));
     model->group_count = cm_xcalloc((size_t)ncodes, sizeof(int));
@@ -541,7 +543,6 @@ void cm_gen_model_free(cm_gen_model *model)
 {
     free(model->brand_names);
     free(model->families);
-    free(model->family_cdf);
     free(model->family_keep);
     free(model->family_alias);
     free(model->product_keep);
@@ -549,7 +550,6 @@ void cm_gen_model_free(cm_gen_model *model)
     free(model->group_first);
     free(model->group_count);
     free(model->products);
-    free(model->product_cdf);
     free(model->prefixes);
     memset(model, 0, sizeof *model);
 }
@@ -705,7 +705,6 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
             time = next_time(&gaps, time, pace, end_limit);
         if (duplicate) { /* an exact duplicate row, as the real logs have (mostly carts) */
             *event = out[k - 1];
-            event->seq = (uint32_t)k;
             duplicate = 0;
             continue;
         }
@@ -753,8 +752,6 @@ int cm_gen_visit(const cm_gen_model *model, uint64_t visit, cm_gen_event *out)
             }
         }
         event->time = t;
-        event->seq = (uint32_t)k;
-        event->visit = visit;
         event->session = session;
         event->product = subject;
         event->user = user;

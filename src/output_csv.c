@@ -9,24 +9,28 @@
 
 #include "clickmill/error.h"
 
-static void write_csv_text(FILE *out, const char *text)
+void cm_csv_field(cm_buffer *out, const char *text, size_t len)
 {
-    if (!strpbrk(text, ",\"\r\n")) {
-        fputs(text, out);
+    int quote = 0;
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = text[i] == ',' || text[i] == '"' || text[i] == '\r' || text[i] == '\n';
+    if (!quote) {
+        cm_buffer_append(out, text, len);
         return;
     }
-    fputc('"', out);
-    for (const char *c = text; *c; c++) {
-        if (*c == '"')
-            fputc('"', out);
-        fputc(*c, out);
+    cm_buffer_append(out, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        cm_buffer_append(out, &text[i], 1);
+        if (text[i] == '"')
+            cm_buffer_append(out, "\"", 1);
     }
-    fputc('"', out);
+    cm_buffer_append(out, "\"", 1);
 }
 
 int cm_result_write_csv(FILE *out, const cm_result *table)
 {
     char cell[64];
+    cm_buffer field = {0};
     for (int c = 0; c < table->ncols; c++)
         fprintf(out, "%s%s", c ? "," : "", table->cols[c].name);
     fputc('\n', out);
@@ -36,7 +40,9 @@ int cm_result_write_csv(FILE *out, const cm_result *table)
             if (c)
                 fputc(',', out);
             if (table->cols[c].type == CM_CELL_TEXT) {
-                write_csv_text(out, row[c].text);
+                field.len = 0;
+                cm_csv_field(&field, row[c].text, strlen(row[c].text));
+                fwrite(field.data, 1, field.len, out);
             } else {
                 cm_cell_format(&table->cols[c], row[c], cell, sizeof cell);
                 fputs(cell, out);
@@ -44,6 +50,7 @@ int cm_result_write_csv(FILE *out, const cm_result *table)
         }
         fputc('\n', out);
     }
+    cm_buffer_free(&field);
     return ferror(out) ? CM_EIO : 0;
 }
 

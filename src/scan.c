@@ -10,6 +10,7 @@
 #include "clickmill/error.h"
 #include "clickmill/lines.h"
 #include "clickmill/merge.h"
+#include "clickmill/output.h"
 #include "clickmill/progress.h"
 #include "clickmill/table.h"
 
@@ -57,25 +58,6 @@ static void note_reject(scan_state *state, int file, int64_t offset, int reason,
     }
 }
 
-/* Appends one CSV field with RFC 4180 quoting. */
-static void append_csv_field(cm_buffer *out, const char *text, size_t len)
-{
-    int quote = 0;
-    for (size_t i = 0; i < len && !quote; i++)
-        quote = text[i] == ',' || text[i] == '"' || text[i] == '\r' || text[i] == '\n';
-    if (!quote) {
-        cm_buffer_append(out, text, len);
-        return;
-    }
-    cm_buffer_append(out, "\"", 1);
-    for (size_t i = 0; i < len; i++) {
-        cm_buffer_append(out, &text[i], 1);
-        if (text[i] == '"')
-            cm_buffer_append(out, "\"", 1);
-    }
-    cm_buffer_append(out, "\"", 1);
-}
-
 /* Formats this rank's rejected lines as CSV rows, now that their line numbers are known. */
 static void format_rejects(const cm_plan *plan, const scan_state *state, const int64_t *first_line,
                            cm_buffer *text)
@@ -86,12 +68,12 @@ static void format_rejects(const cm_plan *plan, const scan_state *state, const i
         at += sizeof record;
         char number[64];
         const char *file = plan->files[record.file].path;
-        append_csv_field(text, file, strlen(file));
+        cm_csv_field(text, file, strlen(file));
         int n = snprintf(number, sizeof number, ",%lld,%lld,%s,",
                          (long long)(first_line[record.file] + record.local_line),
                          (long long)record.offset, cm_reject_name(record.reason));
         cm_buffer_append(text, number, (size_t)n);
-        append_csv_field(text, state->records.data + at, record.text_len);
+        cm_csv_field(text, state->records.data + at, record.text_len);
         cm_buffer_append(text, "\n", 1);
         at += record.text_len;
     }

@@ -174,6 +174,8 @@ int64_t *cm_table_values(const cm_table *table, size_t i)
 
 void cm_buffer_append(cm_buffer *buffer, const void *data, size_t len)
 {
+    if (len == 0)
+        return;
     if (buffer->len + len > buffer->cap) {
         size_t cap = buffer->cap ? buffer->cap * 2 : 4096;
         while (cap < buffer->len + len)

@@ -27,9 +27,7 @@ enum { CM_GEN_VIEW, CM_GEN_CART, CM_GEN_PURCHASE };
 
 /* One generated row before formatting. */
 typedef struct {
-    uint32_t time; /* seconds since the month's start */
-    uint32_t seq;  /* position in its visit */
-    uint64_t visit;
+    uint32_t time;    /* seconds since the month's start */
     uint64_t session; /* the visit whose session id it carries */
     uint32_t product;
     uint32_t user;
@@ -70,14 +68,12 @@ typedef struct {
     uint32_t users;  /* size of the user pool */
     cm_gen_family *families;
     int nfamilies;
-    double *family_cdf;
     float *family_keep; /* alias tables (Vose) for drawing a family in constant time */
     uint32_t *family_alias;
     int ngroups;
     int *group_first, *group_count; /* families of a group are contiguous */
     cm_gen_product *products;
     uint32_t nproducts;
-    double *product_cdf; /* cumulative popularity within each family */
     float *product_keep; /* alias tables within each family, indices local to the family */
     uint32_t *product_alias;
     char *prefixes;

@@ -5,6 +5,11 @@
 #include <stdio.h>
 
 #include "clickmill/result.h"
+#include "clickmill/table.h"
+
+/* Appends one CSV field with RFC 4180 quoting: quoted when it holds a comma, a double quote, CR
+ * or LF, with quotes doubled. Every CSV clickmill writes goes through it. Local. */
+void cm_csv_field(cm_buffer *out, const char *text, size_t len);
 
 /* Writes one table as CSV (header row, RFC 4180 quoting, money with 2 decimals). Returns 0 or
  * CM_EIO. Local. */
