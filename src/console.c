@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clickmill/error.h"
+#include "clickmill/features.h"
 #include "clickmill/output.h"
 
 /* A ranking of a table's rows by one or two integer columns, largest first; ties keep key
@@ -51,7 +52,7 @@ static size_t *rank_rows(const cm_result *table, int by, int then)
 }
 
 /* A count with thousands separators: 12,345,678. */
-static void count(int64_t value, char *out, size_t size)
+void cm_format_count(int64_t value, char *out, size_t size)
 {
     char digits[32];
     int len = snprintf(digits, sizeof digits, "%" PRId64, value < 0 ? -value : value);
@@ -70,7 +71,7 @@ static void count(int64_t value, char *out, size_t size)
 static void money(int64_t cents, char *out, size_t size)
 {
     int64_t magnitude = cents < 0 ? -cents : cents;
-    count(magnitude / 100, out, size);
+    cm_format_count(magnitude / 100, out, size);
     size_t at = strlen(out);
     snprintf(out + at, size - at, ".%02d", (int)(magnitude % 100));
     if (cents < 0 && strlen(out) + 1 < size) {
@@ -121,9 +122,9 @@ static void print_funnel(FILE *out, const cm_results *results)
             events[i] = row[1].num;
             users[i] = row[2].num;
         }
-        count(row ? row[1].num : 0, a, sizeof a);
-        count(row ? row[2].num : 0, b, sizeof b);
-        count(row ? row[3].num : 0, c, sizeof c);
+        cm_format_count(row ? row[1].num : 0, a, sizeof a);
+        cm_format_count(row ? row[2].num : 0, b, sizeof b);
+        cm_format_count(row ? row[3].num : 0, c, sizeof c);
         fprintf(out, "  %-18s %14s %12s %12s\n", order[i], a, b, c);
     }
     for (size_t r = 0; r < funnel->nrows; r++) {
@@ -131,9 +132,9 @@ static void print_funnel(FILE *out, const cm_results *results)
         if (!strcmp(row[0].text, "view") || !strcmp(row[0].text, "cart") ||
             !strcmp(row[0].text, "purchase"))
             continue;
-        count(row[1].num, a, sizeof a);
-        count(row[2].num, b, sizeof b);
-        count(row[3].num, c, sizeof c);
+        cm_format_count(row[1].num, a, sizeof a);
+        cm_format_count(row[2].num, b, sizeof b);
+        cm_format_count(row[3].num, c, sizeof c);
         fprintf(out, "  %-18s %14s %12s %12s\n", row[0].text, a, b, c);
     }
     fprintf(out, "  carts per view: %.2f %%; cart conversion (purchases / carts): %.1f %%\n",
@@ -179,7 +180,7 @@ static void print_top_categories(FILE *out, const cm_results *results, int top)
             if (lists[l].by == 4)
                 money(row[4].num, a, sizeof a);
             else
-                count(row[lists[l].by].num, a, sizeof a);
+                cm_format_count(row[lists[l].by].num, a, sizeof a);
             money(row[4].num, b, sizeof b);
             fprintf(out, "  %2d. %-28s %16s%s%s\n", shown_rows, row[0].text, a,
                     lists[l].by == 4 ? "" : "   revenue ", lists[l].by == 4 ? "" : b);
@@ -221,7 +222,7 @@ static void print_within_categories(FILE *out, const cm_results *results, int to
                 if (strcmp(row[0].text, category[0].text) != 0)
                     continue;
                 char a[32];
-                count(row[4].num, a, sizeof a);
+                cm_format_count(row[4].num, a, sizeof a);
                 fprintf(out, "%s %s (%s)", n ? "," : "", shown(row[1].text), a);
                 n++;
             }
@@ -246,8 +247,8 @@ static void print_carts_vs_purchases(FILE *out, const cm_results *results)
             break;
         char name[300], a[32], b[32];
         snprintf(name, sizeof name, "%s/%s", row[0].text, shown(row[1].text));
-        count(row[3].num, a, sizeof a);
-        count(row[4].num, b, sizeof b);
+        cm_format_count(row[3].num, a, sizeof a);
+        cm_format_count(row[4].num, b, sizeof b);
         fprintf(out, "  %-40s %12s %12s\n", name, a, b);
     }
     free(order);
@@ -295,8 +296,8 @@ static void print_abandonment(FILE *out, const cm_result *table, int name_col, c
     for (size_t i = 0; i < kept; i++) {
         const cm_cell *row = cm_result_row(table, order[i]);
         char a[32], b[32];
-        count(row[carts_col].num, a, sizeof a);
-        count(row[purchases_col].num, b, sizeof b);
+        cm_format_count(row[carts_col].num, a, sizeof a);
+        cm_format_count(row[purchases_col].num, b, sizeof b);
         fprintf(out, "  %-28s %12s %12s %8.2f%%\n", shown(row[name_col].text), a, b, rates[i]);
     }
     free(order);
@@ -312,10 +313,10 @@ static void print_days(FILE *out, const cm_results *results)
     for (size_t r = 0; r < days->nrows; r++) {
         const cm_cell *row = cm_result_row(days, r);
         char a[32], b[32], c[32], d[32];
-        count(row[3].num, a, sizeof a);
+        cm_format_count(row[3].num, a, sizeof a);
         money(row[4].num, b, sizeof b);
-        count(row[5].num, c, sizeof c);
-        count(row[6].num, d, sizeof d);
+        cm_format_count(row[5].num, c, sizeof c);
+        cm_format_count(row[6].num, d, sizeof d);
         fprintf(out, "  %-10s %12s %16s %12s %12s\n", row[0].text, a, b, c, d);
     }
 }
@@ -332,11 +333,11 @@ static void print_hours(FILE *out, const cm_results *results)
     for (size_t r = 0; r < hours->nrows; r++) {
         const cm_cell *row = cm_result_row(hours, r);
         char a[32], b[32], c[32], d[32], e[32], bar[41];
-        count(row[1].num, a, sizeof a);
-        count(row[2].num, b, sizeof b);
-        count(row[3].num, c, sizeof c);
-        count(row[5].num, d, sizeof d);
-        count(row[6].num, e, sizeof e);
+        cm_format_count(row[1].num, a, sizeof a);
+        cm_format_count(row[2].num, b, sizeof b);
+        cm_format_count(row[3].num, c, sizeof c);
+        cm_format_count(row[5].num, d, sizeof d);
+        cm_format_count(row[6].num, e, sizeof e);
         int width = (int)(40 * row[1].num / most);
         memset(bar, '#', (size_t)width);
         bar[width] = '\0';
@@ -349,11 +350,11 @@ void cm_console_summary(FILE *out, const cm_results *results, const cm_console_o
 {
     const cm_cell *s = cm_result_row(&results->tables[CM_T_SUMMARY], 0);
     char rows[32], rejected[32], users[32], sessions[32], products[32], revenue[32];
-    count(s[0].num, rows, sizeof rows);
-    count(s[1].num, rejected, sizeof rejected);
-    count(s[2].num, users, sizeof users);
-    count(s[3].num, sessions, sizeof sessions);
-    count(s[4].num, products, sizeof products);
+    cm_format_count(s[0].num, rows, sizeof rows);
+    cm_format_count(s[1].num, rejected, sizeof rejected);
+    cm_format_count(s[2].num, users, sizeof users);
+    cm_format_count(s[3].num, sessions, sizeof sessions);
+    cm_format_count(s[4].num, products, sizeof products);
     money(s[5].num, revenue, sizeof revenue);
     fprintf(out, "clickmill analyze: %s rows (%s rejected) from %d file%s on %d rank%s in %.2f s\n",
             rows, rejected, results->nfiles, results->nfiles == 1 ? "" : "s", results->ranks,
@@ -415,4 +416,73 @@ void cm_console_rejects(FILE *out, const cm_scan_stats *stats, const char *const
     if (stats->rejected > stats->nreports)
         fprintf(out, "  ... and %" PRId64 " more (use --rejects FILE to keep them all)\n",
                 stats->rejected - stats->nreports);
+}
+
+/* One metric in three columns: test, the majority-class baseline on the test set, train. */
+static void metric_line(FILE *out, const char *name, double test, double base, double train)
+{
+    fprintf(out, "  %-20s %9.4f %10.4f %9.4f\n", name, test, base, train);
+}
+
+void cm_console_model(FILE *out, const cm_model *model, int top_features)
+{
+    const cm_forest_params *p = &model->params;
+    if (model->test_fraction >= 0)
+        fprintf(out, "split: test = sessions hashing below %g\n", model->test_fraction);
+    else
+        fprintf(out, "split: test = the last %d day%s of the data\n", model->test_days,
+                model->test_days == 1 ? "" : "s");
+    fprintf(out, "forest: %d trees, depth at most %d, at least %d sample%s per leaf, %d of %d "
+                 "features tried per node, %d bins; seed %llu; grown on %d rank%s in %.2f s\n",
+            model->forest.ntrees, p->max_depth, p->min_leaf, p->min_leaf == 1 ? "" : "s", p->max_features, CM_NFEATURES,
+            p->bins, (unsigned long long)p->seed, model->ranks, model->ranks == 1 ? "" : "s",
+            model->train_seconds);
+    char a[32], b[32], c[32], d[32];
+    cm_format_count(model->train.samples, a, sizeof a);
+    cm_format_count(model->train.positives, b, sizeof b);
+    cm_format_count(model->test.samples, c, sizeof c);
+    cm_format_count(model->test.positives, d, sizeof d);
+    fprintf(out, "samples: train %s (%s bought, %.1f %%), test %s (%s bought, %.1f %%)\n", a, b,
+            percent(model->train.positives, model->train.samples), c, d,
+            percent(model->test.positives, model->test.samples));
+
+    const cm_metrics *t = &model->test, *r = &model->train;
+    fprintf(out, "\n  %-20s %9s %10s %9s\n", "metric", "test", "baseline", "train");
+    metric_line(out, "accuracy", t->accuracy, t->base_accuracy, r->accuracy);
+    metric_line(out, "balanced accuracy", t->balanced_accuracy, t->base_balanced_accuracy,
+                r->balanced_accuracy);
+    metric_line(out, "precision", t->precision, 0, r->precision);
+    metric_line(out, "recall", t->recall, 0, r->recall);
+    metric_line(out, "F1", t->f1, 0, r->f1);
+    metric_line(out, "ROC AUC", t->roc_auc, t->base_roc_auc, r->roc_auc);
+    metric_line(out, "PR AUC", t->pr_auc, t->base_pr_auc, r->pr_auc);
+    metric_line(out, "log loss", t->log_loss, t->base_log_loss, r->log_loss);
+    fprintf(out, "  (baseline: the training set's majority class for every sample, with its "
+                 "purchase rate %.4f as the probability)\n", model->prior);
+
+    cm_format_count(t->tp, a, sizeof a);
+    cm_format_count(t->fn, b, sizeof b);
+    cm_format_count(t->fp, c, sizeof c);
+    cm_format_count(t->tn, d, sizeof d);
+    fprintf(out, "\nconfusion matrix on the test set (a score >= %.2f predicts a purchase):\n",
+            t->threshold);
+    fprintf(out, "  %-16s %14s %14s\n", "", "predicted buy", "predicted not");
+    fprintf(out, "  %-16s %14s %14s\n", "bought", a, b);
+    fprintf(out, "  %-16s %14s %14s\n", "not bought", c, d);
+
+    double importance[CM_NFEATURES];
+    cm_forest_importances(&model->forest, importance);
+    int order[CM_NFEATURES];
+    for (int f = 0; f < CM_NFEATURES; f++)
+        order[f] = f;
+    for (int i = 1; i < CM_NFEATURES; i++) /* insertion sort, largest first */
+        for (int j = i; j > 0 && importance[order[j]] > importance[order[j - 1]]; j--) {
+            int swap = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = swap;
+        }
+    fprintf(out, "\nfeature importance (mean decrease in gini impurity):\n");
+    for (int i = 0; i < top_features && i < CM_NFEATURES; i++)
+        fprintf(out, "  %-20s %6.3f  %s\n", cm_feature_defs[order[i]].name, importance[order[i]],
+                cm_feature_defs[order[i]].description);
 }

@@ -16,6 +16,9 @@ static const char usage[] =
     "  analyze   funnel, categories, brands, products, days and hours tables from CSV files\n"
     "  journey   one session's (or user's) events in time order\n"
     "  generate  a synthetic month in the same format, as large as the real one\n"
+    "  train     a random forest that predicts whether a carted product is bought\n"
+    "  predict   score the carts in event files with a trained model\n"
+    "  model-info  a model's parameters, features, importances and metrics\n"
     "\n"
     "Run 'clickmill COMMAND --help' for a command's options.\n"
     "  -h, --help      show this help\n"
@@ -48,6 +51,12 @@ int main(int argc, char **argv)
         exit_code = cm_cmd_analyze(comm, argc - 1, argv + 1);
     } else if (!strcmp(command, "generate")) {
         exit_code = cm_cmd_generate(comm, argc - 1, argv + 1);
+    } else if (!strcmp(command, "train")) {
+        exit_code = cm_cmd_train(comm, argc - 1, argv + 1);
+    } else if (!strcmp(command, "predict")) {
+        exit_code = cm_cmd_predict(comm, argc - 1, argv + 1);
+    } else if (!strcmp(command, "model-info")) {
+        exit_code = cm_cmd_model_info(comm, argc - 1, argv + 1);
     } else if (!strcmp(command, "journey")) {
         exit_code = cm_cmd_journey(comm, argc - 1, argv + 1);
     } else {

@@ -79,21 +79,10 @@ int cm_key_owner(const void *key, size_t len, int nranks)
     return (int)(cm_hash(key, part) % (uint64_t)nranks);
 }
 
-void cm_table_exchange(MPI_Comm comm, cm_table *table)
+void cm_exchange_buffers(MPI_Comm comm, cm_buffer *outgoing, cm_buffer *incoming)
 {
     int nranks;
     CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
-    if (nranks == 1)
-        return;
-
-    /* Serialise each entry into its owner's buffer, then send all buffers in rounds. */
-    cm_buffer *outgoing = cm_xcalloc((size_t)nranks, sizeof *outgoing);
-    for (size_t i = 0; i < table->count; i++) {
-        size_t len;
-        const char *key = cm_table_key(table, i, &len);
-        cm_table_serialize_entry(table, i, &outgoing[cm_key_owner(key, len, nranks)]);
-    }
-    cm_table_clear(table);
 
     int64_t *out_len = cm_xcalloc((size_t)nranks, sizeof *out_len);
     int64_t *in_len = cm_xcalloc((size_t)nranks, sizeof *in_len);
@@ -115,13 +104,14 @@ void cm_table_exchange(MPI_Comm comm, cm_table *table)
     int *send_displs = cm_xcalloc((size_t)nranks, sizeof(int));
     int *recv_counts = cm_xcalloc((size_t)nranks, sizeof(int));
     int *recv_displs = cm_xcalloc((size_t)nranks, sizeof(int));
-    cm_buffer *incoming = cm_xcalloc((size_t)nranks, sizeof *incoming);
-    char *send_data = NULL;
     for (int r = 0; r < nranks; r++) {
-        incoming[r].data = cm_xmalloc((size_t)in_len[r] + 1);
-        incoming[r].cap = (size_t)in_len[r] + 1;
+        incoming[r].len = 0;
+        if ((size_t)in_len[r] + 1 > incoming[r].cap) {
+            incoming[r].data = cm_xrealloc(incoming[r].data, (size_t)in_len[r] + 1);
+            incoming[r].cap = (size_t)in_len[r] + 1;
+        }
     }
-    char *recv_data = NULL;
+    char *send_data = NULL, *recv_data = NULL;
     for (int64_t round = 0; round < rounds; round++) {
         int64_t base = round * round_bytes;
         int send_total = 0, recv_total = 0;
@@ -144,21 +134,46 @@ void cm_table_exchange(MPI_Comm comm, cm_table *table)
                                          recv_counts, recv_displs, MPI_BYTE, comm));
         for (int r = 0; r < nranks; r++)
             cm_buffer_append(&incoming[r], recv_data + recv_displs[r], (size_t)recv_counts[r]);
+        /* A buffer whose bytes have all gone is released at once, so the sender's memory
+           shrinks while the receiver's grows. */
+        for (int r = 0; r < nranks; r++)
+            if (base + round_bytes >= out_len[r])
+                cm_buffer_free(&outgoing[r]);
     }
-    for (int r = 0; r < nranks; r++) {
+    for (int r = 0; r < nranks; r++)
         cm_buffer_free(&outgoing[r]);
-        if (cm_table_merge_serialized(table, incoming[r].data, incoming[r].len) != 0)
-            cm_mpi_fail(comm, MPI_ERR_TRUNCATE, "merging an exchanged table", __FILE__, __LINE__);
-        cm_buffer_free(&incoming[r]);
-    }
     free(recv_data);
     free(send_data);
-    free(incoming);
-    free(outgoing);
     free(out_len);
     free(in_len);
     free(send_counts);
     free(send_displs);
     free(recv_counts);
     free(recv_displs);
+}
+
+void cm_table_exchange(MPI_Comm comm, cm_table *table)
+{
+    int nranks;
+    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
+    if (nranks == 1)
+        return;
+
+    /* Serialise each entry into its owner's buffer, then send all buffers in rounds. */
+    cm_buffer *outgoing = cm_xcalloc((size_t)nranks, sizeof *outgoing);
+    cm_buffer *incoming = cm_xcalloc((size_t)nranks, sizeof *incoming);
+    for (size_t i = 0; i < table->count; i++) {
+        size_t len;
+        const char *key = cm_table_key(table, i, &len);
+        cm_table_serialize_entry(table, i, &outgoing[cm_key_owner(key, len, nranks)]);
+    }
+    cm_table_clear(table);
+    cm_exchange_buffers(comm, outgoing, incoming);
+    for (int r = 0; r < nranks; r++) {
+        if (cm_table_merge_serialized(table, incoming[r].data, incoming[r].len) != 0)
+            cm_mpi_fail(comm, MPI_ERR_TRUNCATE, "merging an exchanged table", __FILE__, __LINE__);
+        cm_buffer_free(&incoming[r]);
+    }
+    free(incoming);
+    free(outgoing);
 }

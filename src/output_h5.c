@@ -7,20 +7,11 @@
 #include <unistd.h>
 
 #include "clickmill/error.h"
+#include "clickmill/h5.h"
 #include "clickmill/output.h"
 #include "clickmill/version.h"
 
-/* Checks an HDF5 call; on failure records where and jumps to the function's cleanup. */
-#define H5_CHECK(expr)                                                                             \
-    do {                                                                                           \
-        if ((expr) < 0) {                                                                          \
-            snprintf(err, err_size, "%s: HDF5 call failed: %s (%s:%d)", path, #expr, __FILE__,     \
-                     __LINE__);                                                                    \
-            goto cleanup;                                                                          \
-        }                                                                                          \
-    } while (0)
-
-static hid_t string_type(void)
+hid_t cm_h5_string_type(void)
 {
     hid_t type = H5Tcopy(H5T_C_S1);
     if (type >= 0 &&
@@ -32,21 +23,21 @@ static hid_t string_type(void)
 }
 
 /* Every member is 8 bytes (a string pointer, an int64 or a double), so a row is 8 * ncols. */
-static int write_table(hid_t file, const cm_result *table, const char *path, char *err,
-                       size_t err_size)
+int cm_h5_write_table(hid_t file, const cm_result *table, const char *path, char *err,
+                      size_t err_size)
 {
     int rc = CM_EHDF5;
     hid_t type = -1, text = -1, space = -1, set = -1;
     size_t row_size = 8 * (size_t)table->ncols;
     char *rows = cm_xcalloc(table->nrows ? table->nrows : 1, row_size);
 
-    H5_CHECK(text = string_type());
-    H5_CHECK(type = H5Tcreate(H5T_COMPOUND, row_size));
+    CM_H5_CHECK(text = cm_h5_string_type());
+    CM_H5_CHECK(type = H5Tcreate(H5T_COMPOUND, row_size));
     for (int c = 0; c < table->ncols; c++) {
         hid_t member = table->cols[c].type == CM_CELL_TEXT  ? text
                        : table->cols[c].type == CM_CELL_INT ? H5T_NATIVE_INT64
                                                             : H5T_NATIVE_DOUBLE;
-        H5_CHECK(H5Tinsert(type, table->cols[c].name, 8 * (size_t)c, member));
+        CM_H5_CHECK(H5Tinsert(type, table->cols[c].name, 8 * (size_t)c, member));
     }
     for (size_t r = 0; r < table->nrows; r++) {
         const cm_cell *row = cm_result_row(table, r);
@@ -61,11 +52,11 @@ static int write_table(hid_t file, const cm_result *table, const char *path, cha
         }
     }
     hsize_t dims[1] = {table->nrows};
-    H5_CHECK(space = H5Screate_simple(1, dims, NULL));
-    H5_CHECK(set =
+    CM_H5_CHECK(space = H5Screate_simple(1, dims, NULL));
+    CM_H5_CHECK(set =
                  H5Dcreate2(file, table->name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     if (table->nrows)
-        H5_CHECK(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows));
+        CM_H5_CHECK(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows));
     rc = 0;
 cleanup:
     if (set >= 0)
@@ -80,8 +71,8 @@ cleanup:
     return rc;
 }
 
-static int write_attribute(hid_t file, const char *name, hid_t type, hsize_t count,
-                           const void *data)
+int cm_h5_write_attribute(hid_t file, const char *name, hid_t type, hsize_t count,
+                          const void *data)
 {
     int ok = 0;
     hid_t space = count == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &count, NULL);
@@ -104,28 +95,28 @@ int cm_results_write_h5(const char *path, const cm_results *results, char *err, 
     snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported by H5_CHECK instead */
 
-    H5_CHECK(file = H5Fcreate(temporary, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    CM_H5_CHECK(file = H5Fcreate(temporary, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     for (int t = 0; t < CM_NTABLES; t++)
-        if (write_table(file, &results->tables[t], path, err, err_size) != 0)
+        if (cm_h5_write_table(file, &results->tables[t], path, err, err_size) != 0)
             goto cleanup;
 
-    H5_CHECK(text = string_type());
+    CM_H5_CHECK(text = cm_h5_string_type());
     const char *version = CM_VERSION;
     char created[32];
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
     const char *created_ptr = created;
     int ranks = results->ranks;
-    H5_CHECK(write_attribute(file, "clickmill_version", text, 0, &version));
-    H5_CHECK(write_attribute(file, "created", text, 0, &created_ptr));
-    H5_CHECK(write_attribute(file, "input_files", text, (hsize_t)results->nfiles, results->files));
-    H5_CHECK(write_attribute(file, "input_bytes", H5T_NATIVE_INT64, (hsize_t)results->nfiles,
+    CM_H5_CHECK(cm_h5_write_attribute(file, "clickmill_version", text, 0, &version));
+    CM_H5_CHECK(cm_h5_write_attribute(file, "created", text, 0, &created_ptr));
+    CM_H5_CHECK(cm_h5_write_attribute(file, "input_files", text, (hsize_t)results->nfiles, results->files));
+    CM_H5_CHECK(cm_h5_write_attribute(file, "input_bytes", H5T_NATIVE_INT64, (hsize_t)results->nfiles,
                              results->file_bytes));
-    H5_CHECK(write_attribute(file, "ranks", H5T_NATIVE_INT, 0, &ranks));
-    H5_CHECK(write_attribute(file, "rows_read", H5T_NATIVE_INT64, 0, &results->rows_read));
-    H5_CHECK(write_attribute(file, "rows_rejected", H5T_NATIVE_INT64, 0, &results->rows_rejected));
-    H5_CHECK(write_attribute(file, "run_seconds", H5T_NATIVE_DOUBLE, 0, &results->run_seconds));
-    H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL));
+    CM_H5_CHECK(cm_h5_write_attribute(file, "ranks", H5T_NATIVE_INT, 0, &ranks));
+    CM_H5_CHECK(cm_h5_write_attribute(file, "rows_read", H5T_NATIVE_INT64, 0, &results->rows_read));
+    CM_H5_CHECK(cm_h5_write_attribute(file, "rows_rejected", H5T_NATIVE_INT64, 0, &results->rows_rejected));
+    CM_H5_CHECK(cm_h5_write_attribute(file, "run_seconds", H5T_NATIVE_DOUBLE, 0, &results->run_seconds));
+    CM_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL));
     rc = 0;
 cleanup:
     if (text >= 0)

@@ -2,6 +2,7 @@
 #include "clickmill/result.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,12 @@ void cm_cell_format(const cm_column_def *col, cm_cell cell, char *out, size_t si
     switch (col->type) {
     case CM_CELL_TEXT: snprintf(out, size, "%s", cell.text ? cell.text : ""); break;
     case CM_CELL_INT: snprintf(out, size, "%" PRId64, cell.num); break;
+    case CM_CELL_REAL: {
+        char number[32];
+        cm_format_double(cell.real, number);
+        snprintf(out, size, "%s", number);
+        break;
+    }
     case CM_CELL_MONEY: {
         int64_t cents = cell.num;
         const char *sign = cents < 0 ? "-" : "";
@@ -137,5 +144,18 @@ void cm_cell_format(const cm_column_def *col, cm_cell cell, char *out, size_t si
                  (unsigned)(magnitude % 100));
         break;
     }
+    }
+}
+
+void cm_format_double(double value, char out[32])
+{
+    if (!isfinite(value)) {
+        snprintf(out, 32, "%s", isnan(value) ? "nan" : value > 0 ? "inf" : "-inf");
+        return;
+    }
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(out, 32, "%.*g", digits, value);
+        if (strtod(out, NULL) == value)
+            return;
     }
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "clickmill/model.h"
 #include "clickmill/result.h"
 #include "clickmill/scan.h"
 
@@ -25,5 +26,12 @@ void cm_console_csv(FILE *out, const cm_results *results);
 /* Tells the user on stderr how many rows were rejected, why, and where the first ones are.
  * Local (rank 0). */
 void cm_console_rejects(FILE *out, const cm_scan_stats *stats, const char *const *paths);
+
+/* Writes the model's parameters, split, metrics next to the baseline, confusion matrix and the
+ * top_features most important features. Local (rank 0). */
+void cm_console_model(FILE *out, const cm_model *model, int top_features);
+
+/* Writes a count with thousands separators: 12,345,678. Local. */
+void cm_format_count(int64_t value, char *out, size_t size);
 
 #endif

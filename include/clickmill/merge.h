@@ -16,6 +16,12 @@ void cm_table_reduce(MPI_Comm comm, cm_table *table);
  * first key part are on one rank, so counting them there is exact. Collective. */
 void cm_table_exchange(MPI_Comm comm, cm_table *table);
 
+/* Sends outgoing[r] to rank r for every r and fills incoming[r] with what rank r sent, with
+ * MPI_Alltoallv in rounds of bounded size (so any size works and counts fit an int). The
+ * outgoing buffers are freed as they are sent; incoming buffers are (re)allocated and belong to
+ * the caller. Both arrays have one buffer per rank. Collective. */
+void cm_exchange_buffers(MPI_Comm comm, cm_buffer *outgoing, cm_buffer *incoming);
+
 /* Point-to-point transfer of a byte buffer of any size (sent in pieces that fit an int). The
  * receiver's buffer is resized to fit. Local to the pair of ranks. */
 void cm_send_bytes(MPI_Comm comm, int dest, const void *data, size_t len);

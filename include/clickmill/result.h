@@ -9,6 +9,7 @@ typedef enum {
     CM_CELL_TEXT,  /* a NUL-terminated string owned by the table */
     CM_CELL_INT,   /* a 64-bit count */
     CM_CELL_MONEY, /* integer cents, written with 2 decimals */
+    CM_CELL_REAL,  /* a double, written in the fewest digits that read back the same */
 } cm_cell_type;
 
 typedef struct {
@@ -19,6 +20,7 @@ typedef struct {
 typedef union {
     char *text;
     int64_t num;
+    double real;
 } cm_cell;
 
 /* A table of rows; the first nkeys columns are its key, and rows are sorted by them. */
@@ -69,6 +71,10 @@ void cm_result_sort(cm_result *table);
 
 /* The index of a column by name, or -1. Local. */
 int cm_result_column(const cm_result *table, const char *name);
+
+/* Formats a double so that reading it back gives the same value, in the fewest digits (at
+ * most 31 characters). Local. */
+void cm_format_double(double value, char out[32]);
 
 /* Formats one cell (money with 2 decimals) into out. Local. */
 void cm_cell_format(const cm_column_def *col, cm_cell cell, char *out, size_t size);

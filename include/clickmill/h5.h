@@ -1,0 +1,33 @@
+/* The HDF5 writing helpers that the results file and the model file share. */
+#ifndef CLICKMILL_H5_H
+#define CLICKMILL_H5_H
+
+#include <hdf5.h>
+
+#include "clickmill/result.h"
+
+/* Checks an HDF5 call inside a function that has `path`, `err`, `err_size` and a `cleanup`
+ * label: on failure it records the call and where, and jumps to cleanup. */
+#define CM_H5_CHECK(expr)                                                                          \
+    do {                                                                                           \
+        if ((expr) < 0) {                                                                          \
+            snprintf(err, err_size, "%s: HDF5 call failed: %s (%s:%d)", path, #expr, __FILE__,     \
+                     __LINE__);                                                                    \
+            goto cleanup;                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* A variable-length UTF-8 string type; the caller closes it. Local. */
+hid_t cm_h5_string_type(void);
+
+/* Writes a result table as a compound dataset named table->name under loc: one 8-byte member
+ * per column (a string, an int64, or a double; money as a double of whole units). Returns 0 or
+ * CM_EHDF5 with the reason (naming path) in err. Local. */
+int cm_h5_write_table(hid_t loc, const cm_result *table, const char *path, char *err,
+                      size_t err_size);
+
+/* Writes an attribute: a scalar when count is 0, else a 1-D array. Returns 0 or -1. Local. */
+int cm_h5_write_attribute(hid_t loc, const char *name, hid_t type, hsize_t count,
+                          const void *data);
+
+#endif

@@ -1,0 +1,218 @@
+/* `clickmill predict`: score every cart of event files with a trained model. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clickmill/commands.h"
+#include "clickmill/console.h"
+#include "clickmill/error.h"
+#include "clickmill/model.h"
+#include "clickmill/output.h"
+#include "clickmill/samples.h"
+
+static const char usage[] =
+    "usage: mpirun -np N clickmill predict --model FILE [options] FILE...\n"
+    "\n"
+    "Scores the first cart of each product in each session of the event files with a model\n"
+    "from 'clickmill train', using the same features. Writes one line per cart, in time order:\n"
+    "event_time,user_session,product_id,probability,predicted,bought where predicted applies\n"
+    "the model's threshold and bought says whether the file shows a later purchase. The\n"
+    "metrics of these predictions go to stderr. Any number of ranks gives the same output.\n"
+    "\n"
+    "options:\n"
+    "  -m, --model FILE        the model (required)\n"
+    "  -o, --output FILE       write the predictions to FILE (default: stdout)\n"
+    "      --threshold P       predict a purchase at a probability of P or more (default: the\n"
+    "                          model's)\n"
+    "      --max-rejects N     stop with an error when more than N rows are rejected\n"
+    "  -q, --quiet             no progress and no metrics on stderr\n"
+    "      --progress          show progress on stderr (the default only on a terminal)\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Values the model never saw (a new brand, say) are scored as 'unseen', which the trees\n"
+    "treat like the rarest values they know; their count is reported.\n"
+    "\n"
+    "Exit status: 0 on success, 1 when the model, the input or the output fails, 2 for a\n"
+    "usage error.\n";
+
+enum { OPT_THRESHOLD = 256, OPT_MAX_REJECTS, OPT_PROGRESS };
+
+/* Writes the predictions to path (atomically) or to stdout. Returns 0 or CM_EIO. */
+static int write_predictions(const char *path, const cm_sample_row *rows, size_t count,
+                             double threshold, char *err, size_t err_size)
+{
+    char temporary[4200];
+    FILE *out = stdout;
+    if (path) {
+        snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
+        out = fopen(temporary, "w");
+        if (!out) {
+            snprintf(err, err_size, "%s: cannot create: %s", temporary, strerror(errno));
+            return CM_EIO;
+        }
+    }
+    fputs("event_time,user_session,product_id,probability,predicted,bought\n", out);
+    cm_buffer field = {0};
+    for (size_t r = 0; r < count; r++) {
+        char time[24], session[40], score[32];
+        cm_time_format(rows[r].time, time);
+        cm_session_id_format(&rows[r].session, session);
+        cm_format_double(rows[r].score, score);
+        field.len = 0;
+        cm_csv_field(&field, session, strlen(session));
+        fprintf(out, "%s,%.*s,%lld,%s,%d,%d\n", time, (int)field.len, field.data,
+                (long long)rows[r].product_id, score, rows[r].score >= threshold, rows[r].label);
+    }
+    cm_buffer_free(&field);
+    if (!path)
+        return fflush(out) == 0 ? 0 : CM_EIO;
+    if (ferror(out) | (fclose(out) != 0)) {
+        snprintf(err, err_size, "%s: write error: %s", temporary, strerror(errno));
+        unlink(temporary);
+        return CM_EIO;
+    }
+    return cm_commit_file(temporary, path, err, err_size);
+}
+
+/* Rank 0: how well the predictions did, and how many used unseen values. */
+static void report(const cm_sample_row *rows, size_t count, const cm_model *model,
+                   double threshold)
+{
+    double *scores = cm_xmalloc((count ? count : 1) * sizeof *scores);
+    uint8_t *labels = cm_xmalloc(count ? count : 1);
+    int64_t unseen[CM_NDICTS] = {0};
+    static const int dict_feature[CM_NDICTS] = {CM_F_CATEGORY, CM_F_PRODUCT, CM_F_BRAND};
+    for (size_t r = 0; r < count; r++) {
+        scores[r] = rows[r].score;
+        labels[r] = rows[r].label;
+        for (int d = 0; d < CM_NDICTS; d++)
+            unseen[d] += rows[r].x[dict_feature[d]] >= (double)model->dicts[d].count;
+    }
+    cm_metrics m;
+    cm_metrics_compute(scores, labels, count, threshold, model->prior, &m, NULL, NULL);
+    char a[32], b[32];
+    cm_format_count(m.samples, a, sizeof a);
+    cm_format_count(m.positives, b, sizeof b);
+    fprintf(stderr, "clickmill: predict: %s carts scored, %s bought later; ROC AUC %.4f, PR AUC "
+                    "%.4f, accuracy %.4f, F1 %.4f at threshold %.2f\n",
+            a, b, m.roc_auc, m.pr_auc, m.accuracy, m.f1, threshold);
+    for (int d = 0; d < CM_NDICTS; d++)
+        if (unseen[d]) {
+            cm_format_count(unseen[d], a, sizeof a);
+            fprintf(stderr, "clickmill: predict: %s carts have a %s the model never saw "
+                            "(scored as unseen)\n",
+                    a, cm_dictionary_names[d]);
+        }
+    free(scores);
+    free(labels);
+}
+
+int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"output", required_argument, NULL, 'o'},
+        {"threshold", required_argument, NULL, OPT_THRESHOLD},
+        {"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
+        {"quiet", no_argument, NULL, 'q'},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *model_path = NULL, *output = NULL;
+    double threshold = -1;
+    long long max_rejects = -1;
+    int quiet = 0, progress = 0, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":m:o:qh", options, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case 'o': output = optarg; break;
+        case 'q': quiet = 1; break;
+        case OPT_PROGRESS: progress = 1; break;
+        case OPT_THRESHOLD:
+            threshold = strtod(optarg, &end);
+            if (end == optarg || *end || !(threshold >= 0 && threshold <= 1)) {
+                cm_say(comm, "predict: --threshold needs a number from 0 to 1, not '%s'", optarg);
+                return CM_EXIT_USAGE;
+            }
+            break;
+        case OPT_MAX_REJECTS:
+            max_rejects = cm_option_count(optarg);
+            if (max_rejects < 0) {
+                cm_say(comm, "predict: --max-rejects needs a whole number, not '%s'", optarg);
+                return CM_EXIT_USAGE;
+            }
+            break;
+        default: return cm_option_end(comm, "predict", c, usage, argv);
+        }
+    }
+    if (!model_path) {
+        cm_say(comm, "predict: --model FILE is required (see --help)");
+        return CM_EXIT_USAGE;
+    }
+    if (optind >= argc) {
+        cm_say(comm, "predict: no input files (see --help)");
+        return CM_EXIT_USAGE;
+    }
+    int rank;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    char err[4400]; /* room for an output path in the message */
+    cm_model model;
+    int rc = cm_model_load(comm, model_path, &model, err, sizeof err);
+    if (rc != 0) {
+        cm_say(comm, "%s", err);
+        return CM_EXIT_FAILURE;
+    }
+    if (threshold < 0)
+        threshold = model.threshold;
+    char **paths = argv + optind;
+    cm_plan plan;
+    rc = cm_plan_build(comm, paths, argc - optind, &plan, err, sizeof err);
+    if (rc != 0) {
+        cm_say(comm, "%s", err);
+        cm_model_free(&model);
+        return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
+    }
+    cm_scan_opts scan_opts = {.max_rejects = max_rejects,
+                              .progress = cm_progress_wanted(quiet, progress)};
+    cm_scan_stats scan_stats;
+    cm_samples_stats stats;
+    cm_vocabulary vocab;
+    cm_samples samples;
+    rc = cm_samples_build(comm, &plan, &scan_opts, model.dicts, &vocab, &samples, &scan_stats,
+                          &stats, err, sizeof err);
+    if (rank == 0 && (rc == 0 || rc == CM_EREJECTS))
+        cm_console_rejects(stderr, &scan_stats, (const char *const *)paths);
+    cm_plan_free(&plan);
+    if (rc != 0) {
+        cm_say(comm, "%s", err);
+        cm_model_free(&model);
+        return CM_EXIT_FAILURE;
+    }
+    double *scores = cm_xmalloc((samples.count ? samples.count : 1) * sizeof *scores);
+    for (size_t i = 0; i < samples.count; i++)
+        scores[i] = cm_forest_score(&model.forest, samples.x + i * CM_NFEATURES);
+    cm_sample_row *rows;
+    size_t count;
+    cm_samples_gather(comm, &samples, scores, &rows, &count);
+    free(scores);
+    if (rank == 0) {
+        rc = write_predictions(output, rows, count, threshold, err, sizeof err);
+        if (rc != 0)
+            fprintf(stderr, "clickmill: %s\n", err);
+        else if (!quiet)
+            report(rows, count, &model, threshold);
+        free(rows);
+    }
+    CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+    cm_samples_free(&samples);
+    cm_vocabulary_free(&vocab);
+    cm_model_free(&model);
+    return rc == 0 ? CM_EXIT_OK : CM_EXIT_FAILURE;
+}

@@ -1,0 +1,475 @@
+/* Random forest growing on binned features, scoring, importances and serialisation. */
+#include "clickmill/forest.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clickmill/error.h"
+
+void cm_forest_init(cm_forest *forest, int nfeatures)
+{
+    memset(forest, 0, sizeof *forest);
+    forest->nfeatures = nfeatures;
+    forest->tree_start = cm_xcalloc(1, sizeof *forest->tree_start);
+    forest->importance = cm_xcalloc((size_t)nfeatures ? (size_t)nfeatures : 1, sizeof(double));
+}
+
+void cm_forest_free(cm_forest *forest)
+{
+    free(forest->tree_start);
+    free(forest->nodes);
+    free(forest->importance);
+    memset(forest, 0, sizeof *forest);
+}
+
+void cm_forest_add_tree(cm_forest *forest, const cm_tree_node *nodes, size_t count,
+                        const double *importance)
+{
+    if (forest->nnodes + count > forest->nodes_cap) {
+        size_t cap = forest->nodes_cap ? forest->nodes_cap : 1024;
+        while (cap < forest->nnodes + count)
+            cap *= 2;
+        forest->nodes = cm_xrealloc(forest->nodes, cap * sizeof *forest->nodes);
+        forest->nodes_cap = cap;
+    }
+    memcpy(forest->nodes + forest->nnodes, nodes, count * sizeof *nodes);
+    forest->nnodes += count;
+    forest->ntrees++;
+    forest->tree_start =
+        cm_xrealloc(forest->tree_start, ((size_t)forest->ntrees + 1) * sizeof(int64_t));
+    forest->tree_start[forest->ntrees] = (int64_t)forest->nnodes;
+    if (importance)
+        for (int f = 0; f < forest->nfeatures; f++)
+            forest->importance[f] += importance[f];
+}
+
+/* xoshiro256** seeded through splitmix64: a small, well-tested generator. */
+typedef struct {
+    uint64_t s[4];
+} rng;
+
+static uint64_t splitmix(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void rng_seed(rng *r, uint64_t seed, uint64_t stream)
+{
+    uint64_t state = seed ^ (stream * 0xD1B54A32D192ED03ULL);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix(&state);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* A uniform integer in [0, bound), without modulo bias worth mentioning for bound < 2^32. */
+static size_t rng_below(rng *r, size_t bound)
+{
+    return (size_t)(((rng_next(r) >> 32) * (uint64_t)bound) >> 32);
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The data in the form the growing needs: bin codes per feature (column-major) and edges. */
+typedef struct {
+    size_t n;
+    int nfeatures;
+    uint8_t *codes;  /* nfeatures * n */
+    double *edges;   /* nfeatures * CM_BINS_MAX */
+    int *nedges;     /* per feature */
+    const uint8_t *y;
+} binned;
+
+static void bin_data(binned *data, const double *x, const uint8_t *y, size_t n, int nfeatures,
+                     int bins)
+{
+    data->n = n;
+    data->nfeatures = nfeatures;
+    data->y = y;
+    data->codes = cm_xmalloc((size_t)nfeatures * (n ? n : 1));
+    data->edges = cm_xmalloc((size_t)nfeatures * CM_BINS_MAX * sizeof *data->edges);
+    data->nedges = cm_xcalloc((size_t)nfeatures, sizeof *data->nedges);
+    double *column = cm_xmalloc((n ? n : 1) * sizeof *column);
+    for (int f = 0; f < nfeatures; f++) {
+        for (size_t i = 0; i < n; i++)
+            column[i] = x[i * (size_t)nfeatures + (size_t)f];
+        qsort(column, n, sizeof *column, compare_doubles);
+        size_t distinct = 0;
+        for (size_t i = 0; i < n; i++)
+            if (i == 0 || column[i] != column[i - 1])
+                distinct++;
+        double *edges = data->edges + (size_t)f * CM_BINS_MAX;
+        int count = 0;
+        if (distinct <= (size_t)bins) {
+            for (size_t i = 0; i < n; i++)
+                if (i == 0 || column[i] != column[i - 1])
+                    edges[count++] = column[i];
+        } else {
+            /* Quantile edges: the value at each b/bins of the sorted column, the last being
+               the maximum, without repeats. */
+            for (int b = 1; b <= bins; b++) {
+                size_t at = (size_t)((double)n * b / bins);
+                at = at == 0 ? 0 : at - 1;
+                if (count == 0 || column[at] > edges[count - 1])
+                    edges[count++] = column[at];
+            }
+        }
+        data->nedges[f] = count;
+        uint8_t *codes = data->codes + (size_t)f * n;
+        for (size_t i = 0; i < n; i++) {
+            double v = x[i * (size_t)nfeatures + (size_t)f];
+            int lo = 0, hi = count - 1; /* the first edge >= v */
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (edges[mid] >= v)
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            codes[i] = (uint8_t)lo;
+        }
+    }
+    free(column);
+}
+
+static void binned_free(binned *data)
+{
+    free(data->codes);
+    free(data->edges);
+    free(data->nedges);
+}
+
+/* Node bookkeeping while a tree grows. */
+typedef struct {
+    size_t start, end; /* its in-bag rows: index[start, end) */
+    int32_t node;
+    int32_t depth;
+} work_item;
+
+typedef struct {
+    cm_tree_node *nodes;
+    size_t count, cap;
+} node_list;
+
+static int32_t node_new(node_list *list)
+{
+    if (list->count == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 256;
+        list->nodes = cm_xrealloc(list->nodes, list->cap * sizeof *list->nodes);
+    }
+    memset(&list->nodes[list->count], 0, sizeof list->nodes[0]);
+    list->nodes[list->count].feature = -1;
+    return (int32_t)list->count++;
+}
+
+/* Gini of a node times its weight, from integer weights: w - (p^2 + q^2) / w. */
+static double weighted_gini(int64_t w, int64_t p)
+{
+    if (w <= 0)
+        return 0.0;
+    double q = (double)(w - p);
+    return (double)w - ((double)p * (double)p + q * q) / (double)w;
+}
+
+static void grow_tree(const binned *data, const cm_forest_params *params, int tree,
+                      uint32_t *weight, size_t *index, node_list *list, double *importance)
+{
+    rng random;
+    rng_seed(&random, params->seed, (uint64_t)tree + 1);
+    size_t n = data->n;
+    int nfeatures = data->nfeatures;
+
+    /* Bootstrap: n draws with replacement, kept as a weight per row. */
+    memset(weight, 0, n * sizeof *weight);
+    for (size_t i = 0; i < n; i++)
+        weight[rng_below(&random, n)]++;
+    size_t in_bag = 0;
+    for (size_t i = 0; i < n; i++)
+        if (weight[i])
+            index[in_bag++] = i;
+
+    list->count = 0;
+    memset(importance, 0, (size_t)nfeatures * sizeof *importance);
+    int features[64];
+    for (int f = 0; f < nfeatures; f++)
+        features[f] = f;
+
+    work_item stack[256];
+    int top = 0;
+    stack[top++] = (work_item){0, in_bag, node_new(list), 0};
+    int64_t hist_w[CM_BINS_MAX], hist_p[CM_BINS_MAX];
+    while (top > 0) {
+        work_item item = stack[--top];
+        int64_t total_w = 0, total_p = 0;
+        for (size_t j = item.start; j < item.end; j++) {
+            size_t i = index[j];
+            total_w += weight[i];
+            total_p += data->y[i] ? weight[i] : 0;
+        }
+        cm_tree_node *node = &list->nodes[item.node];
+        node->depth = item.depth;
+        node->weight = (double)total_w;
+        node->value = total_w ? (double)total_p / (double)total_w : 0.0;
+        if (item.depth >= params->max_depth || total_p == 0 || total_p == total_w ||
+            total_w < 2 * (int64_t)params->min_leaf)
+            continue;
+
+        /* Try features in a random order: max_features of them, and more only while none
+           of those tried has a valid split. */
+        int best_feature = -1, best_bin = -1;
+        double best_proxy = -1.0;
+        int64_t best_left_w = 0, best_left_p = 0;
+        for (int tried = 0; tried < nfeatures; tried++) {
+            if (tried >= params->max_features && best_feature >= 0)
+                break;
+            int pick = tried + (int)rng_below(&random, (size_t)(nfeatures - tried));
+            int f = features[pick];
+            features[pick] = features[tried];
+            features[tried] = f;
+            int nb = data->nedges[f];
+            if (nb < 2)
+                continue;
+            memset(hist_w, 0, (size_t)nb * sizeof *hist_w);
+            memset(hist_p, 0, (size_t)nb * sizeof *hist_p);
+            const uint8_t *codes = data->codes + (size_t)f * n;
+            for (size_t j = item.start; j < item.end; j++) {
+                size_t i = index[j];
+                hist_w[codes[i]] += weight[i];
+                hist_p[codes[i]] += data->y[i] ? weight[i] : 0;
+            }
+            int64_t left_w = 0, left_p = 0;
+            for (int b = 0; b < nb - 1; b++) {
+                left_w += hist_w[b];
+                left_p += hist_p[b];
+                int64_t right_w = total_w - left_w, right_p = total_p - left_p;
+                if (left_w < params->min_leaf || right_w < params->min_leaf || left_w == 0 ||
+                    right_w == 0)
+                    continue;
+                /* Maximising sum over sides of (p^2 + q^2) / w minimises the weighted gini. */
+                double lq = (double)(left_w - left_p), rq = (double)(right_w - right_p);
+                double proxy = ((double)left_p * (double)left_p + lq * lq) / (double)left_w +
+                               ((double)right_p * (double)right_p + rq * rq) / (double)right_w;
+                if (proxy > best_proxy) {
+                    best_proxy = proxy;
+                    best_feature = f;
+                    best_bin = b;
+                    best_left_w = left_w;
+                    best_left_p = left_p;
+                }
+            }
+        }
+        if (best_feature < 0)
+            continue;
+
+        /* Partition the rows: bin <= best_bin to the left. */
+        const uint8_t *codes = data->codes + (size_t)best_feature * n;
+        size_t lo = item.start, hi = item.end;
+        while (lo < hi) {
+            if (codes[index[lo]] <= best_bin) {
+                lo++;
+            } else {
+                size_t swap = index[lo];
+                index[lo] = index[--hi];
+                index[hi] = swap;
+            }
+        }
+        importance[best_feature] += weighted_gini(total_w, total_p) -
+                                    weighted_gini(best_left_w, best_left_p) -
+                                    weighted_gini(total_w - best_left_w, total_p - best_left_p);
+        int32_t left = node_new(list), right = node_new(list);
+        node = &list->nodes[item.node]; /* node_new may have moved the array */
+        node->feature = best_feature;
+        node->threshold = data->edges[(size_t)best_feature * CM_BINS_MAX + (size_t)best_bin];
+        node->left = left;
+        node->right = right;
+        stack[top++] = (work_item){lo, item.end, right, item.depth + 1};
+        stack[top++] = (work_item){item.start, lo, left, item.depth + 1};
+    }
+    double sum = 0;
+    for (int f = 0; f < nfeatures; f++)
+        sum += importance[f];
+    for (int f = 0; f < nfeatures; f++)
+        importance[f] = sum > 0 ? importance[f] / sum : 0.0;
+}
+
+void cm_forest_grow(cm_forest *forest, const cm_forest_params *params, const double *x,
+                    const uint8_t *y, size_t n, int first, int count, cm_forest_progress progress,
+                    void *ctx)
+{
+    if (count <= 0)
+        return;
+    binned data;
+    bin_data(&data, x, y, n, forest->nfeatures, params->bins);
+    uint32_t *weight = cm_xmalloc((n ? n : 1) * sizeof *weight);
+    size_t *index = cm_xmalloc((n ? n : 1) * sizeof *index);
+    double *importance = cm_xmalloc((size_t)forest->nfeatures * sizeof *importance);
+    node_list list = {0};
+    for (int t = 0; t < count; t++) {
+        if (n == 0) { /* no rows: a single leaf that says 0 */
+            list.count = 0;
+            node_new(&list);
+            memset(importance, 0, (size_t)forest->nfeatures * sizeof *importance);
+        } else {
+            grow_tree(&data, params, first + t, weight, index, &list, importance);
+        }
+        cm_forest_add_tree(forest, list.nodes, list.count, importance);
+        if (progress)
+            progress(ctx, t + 1, count);
+    }
+    free(list.nodes);
+    free(importance);
+    free(index);
+    free(weight);
+    binned_free(&data);
+}
+
+double cm_forest_score(const cm_forest *forest, const double *x)
+{
+    if (forest->ntrees == 0)
+        return 0.0;
+    double sum = 0;
+    for (int t = 0; t < forest->ntrees; t++) {
+        const cm_tree_node *nodes = forest->nodes + forest->tree_start[t];
+        int32_t k = 0;
+        while (nodes[k].feature >= 0)
+            k = x[nodes[k].feature] <= nodes[k].threshold ? nodes[k].left : nodes[k].right;
+        sum += nodes[k].value;
+    }
+    return sum / forest->ntrees;
+}
+
+void cm_forest_importances(const cm_forest *forest, double *out)
+{
+    double sum = 0;
+    for (int f = 0; f < forest->nfeatures; f++)
+        sum += forest->importance[f];
+    for (int f = 0; f < forest->nfeatures; f++)
+        out[f] = sum > 0 ? forest->importance[f] / sum : 0.0;
+}
+
+int cm_forest_check(const cm_forest *forest, char *err, size_t err_size)
+{
+    if (forest->tree_start[0] != 0 || forest->tree_start[forest->ntrees] != (int64_t)forest->nnodes) {
+        snprintf(err, err_size, "the tree offsets do not cover the node arrays");
+        return CM_EINPUT;
+    }
+    for (int t = 0; t < forest->ntrees; t++) {
+        int64_t start = forest->tree_start[t], end = forest->tree_start[t + 1];
+        if (end <= start || end - start > INT32_MAX) {
+            snprintf(err, err_size, "tree %d has %lld nodes", t, (long long)(end - start));
+            return CM_EINPUT;
+        }
+        int64_t size = end - start;
+        for (int64_t k = 0; k < size; k++) {
+            const cm_tree_node *node = &forest->nodes[start + k];
+            if (!isfinite(node->value) || node->value < 0 || node->value > 1) {
+                snprintf(err, err_size, "tree %d node %lld: value %g is not a probability", t,
+                         (long long)k, node->value);
+                return CM_EINPUT;
+            }
+            if (node->feature < 0)
+                continue;
+            /* Children after their parent: every path ends, so scoring cannot loop. */
+            if (node->feature >= forest->nfeatures || node->left <= k || node->right <= k ||
+                node->left >= size || node->right >= size || isnan(node->threshold)) {
+                snprintf(err, err_size, "tree %d node %lld: feature %d, children %d and %d out of "
+                         "range", t, (long long)k, node->feature, node->left, node->right);
+                return CM_EINPUT;
+            }
+        }
+    }
+    for (int f = 0; f < forest->nfeatures; f++)
+        if (!isfinite(forest->importance[f]) || forest->importance[f] < 0) {
+            snprintf(err, err_size, "feature %d: importance %g", f, forest->importance[f]);
+            return CM_EINPUT;
+        }
+    return 0;
+}
+
+void cm_forest_serialize(const cm_forest *forest, cm_buffer *out)
+{
+    int32_t head[2] = {forest->ntrees, forest->nfeatures};
+    cm_buffer_append(out, head, sizeof head);
+    cm_buffer_append(out, forest->importance, (size_t)forest->nfeatures * sizeof(double));
+    cm_buffer_append(out, forest->tree_start, ((size_t)forest->ntrees + 1) * sizeof(int64_t));
+    cm_buffer_append(out, forest->nodes, forest->nnodes * sizeof *forest->nodes);
+}
+
+int cm_forest_append_serialized(cm_forest *forest, const char *data, size_t len, char *err,
+                                size_t err_size)
+{
+    int32_t head[2];
+    if (len < sizeof head)
+        goto short_data;
+    memcpy(head, data, sizeof head);
+    if (head[0] < 0 || head[1] != forest->nfeatures) {
+        snprintf(err, err_size, "a forest of %d trees and %d features, expected %d features",
+                 head[0], head[1], forest->nfeatures);
+        return CM_EINPUT;
+    }
+    size_t at = sizeof head;
+    size_t imp_size = (size_t)head[1] * sizeof(double);
+    size_t start_size = ((size_t)head[0] + 1) * sizeof(int64_t);
+    if (len - at < imp_size + start_size)
+        goto short_data;
+    const char *importance = data + at;
+    at += imp_size;
+    int64_t *starts = cm_xmalloc(start_size);
+    memcpy(starts, data + at, start_size);
+    at += start_size;
+    if (starts[0] != 0 || starts[head[0]] < 0 ||
+        (uint64_t)starts[head[0]] != (len - at) / sizeof(cm_tree_node) ||
+        (len - at) % sizeof(cm_tree_node)) {
+        free(starts);
+        goto short_data;
+    }
+    cm_forest part;
+    cm_forest_init(&part, forest->nfeatures);
+    free(part.tree_start);
+    part.tree_start = starts;
+    part.ntrees = head[0];
+    part.nnodes = part.nodes_cap = (size_t)starts[head[0]];
+    part.nodes = cm_xmalloc((part.nnodes ? part.nnodes : 1) * sizeof *part.nodes);
+    memcpy(part.nodes, data + at, part.nnodes * sizeof *part.nodes);
+    memcpy(part.importance, importance, imp_size);
+    int rc = cm_forest_check(&part, err, err_size);
+    if (rc == 0) {
+        for (int t = 0; t < part.ntrees; t++) {
+            int64_t s = part.tree_start[t], e = part.tree_start[t + 1];
+            cm_forest_add_tree(forest, part.nodes + s, (size_t)(e - s), NULL);
+        }
+        for (int f = 0; f < forest->nfeatures; f++)
+            forest->importance[f] += part.importance[f];
+    }
+    cm_forest_free(&part);
+    return rc;
+short_data:
+    snprintf(err, err_size, "a serialised forest of the wrong length");
+    return CM_EINPUT;
+}
