@@ -167,7 +167,8 @@ static void binned_free(binned *data)
 
 /* Node bookkeeping while a tree grows. */
 typedef struct {
-    size_t start, end; /* its in-bag rows: index[start, end) */
+    size_t start, end; /* its in-bag rows: records [start, end) */
+    int64_t weight, positives;
     int32_t node;
     int32_t depth;
 } work_item;
@@ -197,22 +198,47 @@ static double weighted_gini(int64_t w, int64_t p)
     return (double)w - ((double)p * (double)p + q * q) / (double)w;
 }
 
+/* An in-bag row as the growing reads it: its bin codes, label and bootstrap weight side by
+ * side, so a node's rows are one contiguous run that histograms stream through and splits
+ * partition in place. */
+#define RECORD_LABEL(nf)  (nf)
+#define RECORD_WEIGHT(nf) ((nf) + 2) /* uint16, unaligned */
+
+static unsigned record_weight(const uint8_t *record, int nfeatures)
+{
+    uint16_t weight;
+    memcpy(&weight, record + RECORD_WEIGHT(nfeatures), sizeof weight);
+    return weight;
+}
+
 static void grow_tree(const binned *data, const cm_forest_params *params, int tree,
-                      uint32_t *weight, size_t *index, node_list *list, double *importance)
+                      uint32_t *counts, uint8_t *records, node_list *list, double *importance)
 {
     rng random;
     rng_seed(&random, params->seed, (uint64_t)tree + 1);
     size_t n = data->n;
     int nfeatures = data->nfeatures;
+    size_t stride = (size_t)nfeatures + 4;
 
     /* Bootstrap: n draws with replacement, kept as a weight per row. */
-    memset(weight, 0, n * sizeof *weight);
+    memset(counts, 0, n * sizeof *counts);
     for (size_t i = 0; i < n; i++)
-        weight[rng_below(&random, n)]++;
+        counts[rng_below(&random, n)]++;
     size_t in_bag = 0;
-    for (size_t i = 0; i < n; i++)
-        if (weight[i])
-            index[in_bag++] = i;
+    int64_t total_w = 0, total_p = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!counts[i])
+            continue;
+        uint8_t *record = records + in_bag * stride;
+        for (int f = 0; f < nfeatures; f++)
+            record[f] = data->codes[(size_t)f * n + i];
+        record[RECORD_LABEL(nfeatures)] = data->y[i] ? 1 : 0;
+        uint16_t weight = (uint16_t)(counts[i] > UINT16_MAX ? UINT16_MAX : counts[i]);
+        memcpy(record + RECORD_WEIGHT(nfeatures), &weight, sizeof weight);
+        total_w += weight;
+        total_p += data->y[i] ? weight : 0;
+        in_bag++;
+    }
 
     list->count = 0;
     memset(importance, 0, (size_t)nfeatures * sizeof *importance);
@@ -222,22 +248,17 @@ static void grow_tree(const binned *data, const cm_forest_params *params, int tr
 
     work_item stack[256];
     int top = 0;
-    stack[top++] = (work_item){0, in_bag, node_new(list), 0};
+    stack[top++] = (work_item){0, in_bag, total_w, total_p, node_new(list), 0};
     int64_t hist_w[CM_BINS_MAX], hist_p[CM_BINS_MAX];
+    uint8_t *swap = cm_xmalloc(stride);
     while (top > 0) {
         work_item item = stack[--top];
-        int64_t total_w = 0, total_p = 0;
-        for (size_t j = item.start; j < item.end; j++) {
-            size_t i = index[j];
-            total_w += weight[i];
-            total_p += data->y[i] ? weight[i] : 0;
-        }
         cm_tree_node *node = &list->nodes[item.node];
         node->depth = item.depth;
-        node->weight = (double)total_w;
-        node->value = total_w ? (double)total_p / (double)total_w : 0.0;
-        if (item.depth >= params->max_depth || total_p == 0 || total_p == total_w ||
-            total_w < 2 * (int64_t)params->min_leaf)
+        node->weight = (double)item.weight;
+        node->value = item.weight ? (double)item.positives / (double)item.weight : 0.0;
+        if (item.depth >= params->max_depth || item.positives == 0 ||
+            item.positives == item.weight || item.weight < 2 * (int64_t)params->min_leaf)
             continue;
 
         /* Try features in a random order: max_features of them, and more only while none
@@ -245,6 +266,8 @@ static void grow_tree(const binned *data, const cm_forest_params *params, int tr
         int best_feature = -1, best_bin = -1;
         double best_proxy = -1.0;
         int64_t best_left_w = 0, best_left_p = 0;
+        const uint8_t *first = records + item.start * stride;
+        const uint8_t *last = records + item.end * stride;
         for (int tried = 0; tried < nfeatures; tried++) {
             if (tried >= params->max_features && best_feature >= 0)
                 break;
@@ -257,17 +280,16 @@ static void grow_tree(const binned *data, const cm_forest_params *params, int tr
                 continue;
             memset(hist_w, 0, (size_t)nb * sizeof *hist_w);
             memset(hist_p, 0, (size_t)nb * sizeof *hist_p);
-            const uint8_t *codes = data->codes + (size_t)f * n;
-            for (size_t j = item.start; j < item.end; j++) {
-                size_t i = index[j];
-                hist_w[codes[i]] += weight[i];
-                hist_p[codes[i]] += data->y[i] ? weight[i] : 0;
+            for (const uint8_t *record = first; record < last; record += stride) {
+                unsigned weight = record_weight(record, nfeatures);
+                hist_w[record[f]] += weight;
+                hist_p[record[f]] += record[RECORD_LABEL(nfeatures)] ? weight : 0;
             }
             int64_t left_w = 0, left_p = 0;
             for (int b = 0; b < nb - 1; b++) {
                 left_w += hist_w[b];
                 left_p += hist_p[b];
-                int64_t right_w = total_w - left_w, right_p = total_p - left_p;
+                int64_t right_w = item.weight - left_w, right_p = item.positives - left_p;
                 if (left_w < params->min_leaf || right_w < params->min_leaf || left_w == 0 ||
                     right_w == 0)
                     continue;
@@ -287,30 +309,34 @@ static void grow_tree(const binned *data, const cm_forest_params *params, int tr
         if (best_feature < 0)
             continue;
 
-        /* Partition the rows: bin <= best_bin to the left. */
-        const uint8_t *codes = data->codes + (size_t)best_feature * n;
+        /* Partition the node's records in place: bin <= best_bin to the left. */
         size_t lo = item.start, hi = item.end;
         while (lo < hi) {
-            if (codes[index[lo]] <= best_bin) {
+            uint8_t *record = records + lo * stride;
+            if (record[best_feature] <= best_bin) {
                 lo++;
             } else {
-                size_t swap = index[lo];
-                index[lo] = index[--hi];
-                index[hi] = swap;
+                hi--;
+                uint8_t *other = records + hi * stride;
+                memcpy(swap, record, stride);
+                memcpy(record, other, stride);
+                memcpy(other, swap, stride);
             }
         }
-        importance[best_feature] += weighted_gini(total_w, total_p) -
+        int64_t right_w = item.weight - best_left_w, right_p = item.positives - best_left_p;
+        importance[best_feature] += weighted_gini(item.weight, item.positives) -
                                     weighted_gini(best_left_w, best_left_p) -
-                                    weighted_gini(total_w - best_left_w, total_p - best_left_p);
+                                    weighted_gini(right_w, right_p);
         int32_t left = node_new(list), right = node_new(list);
         node = &list->nodes[item.node]; /* node_new may have moved the array */
         node->feature = best_feature;
         node->threshold = data->edges[(size_t)best_feature * CM_BINS_MAX + (size_t)best_bin];
         node->left = left;
         node->right = right;
-        stack[top++] = (work_item){lo, item.end, right, item.depth + 1};
-        stack[top++] = (work_item){item.start, lo, left, item.depth + 1};
+        stack[top++] = (work_item){lo, item.end, right_w, right_p, right, item.depth + 1};
+        stack[top++] = (work_item){item.start, lo, best_left_w, best_left_p, left, item.depth + 1};
     }
+    free(swap);
     double sum = 0;
     for (int f = 0; f < nfeatures; f++)
         sum += importance[f];
@@ -326,8 +352,8 @@ void cm_forest_grow(cm_forest *forest, const cm_forest_params *params, const dou
         return;
     binned data;
     bin_data(&data, x, y, n, forest->nfeatures, params->bins);
-    uint32_t *weight = cm_xmalloc((n ? n : 1) * sizeof *weight);
-    size_t *index = cm_xmalloc((n ? n : 1) * sizeof *index);
+    uint32_t *counts = cm_xmalloc((n ? n : 1) * sizeof *counts);
+    uint8_t *records = cm_xmalloc((n ? n : 1) * ((size_t)forest->nfeatures + 4));
     double *importance = cm_xmalloc((size_t)forest->nfeatures * sizeof *importance);
     node_list list = {0};
     for (int t = 0; t < count; t++) {
@@ -336,7 +362,7 @@ void cm_forest_grow(cm_forest *forest, const cm_forest_params *params, const dou
             node_new(&list);
             memset(importance, 0, (size_t)forest->nfeatures * sizeof *importance);
         } else {
-            grow_tree(&data, params, first + t, weight, index, &list, importance);
+            grow_tree(&data, params, first + t, counts, records, &list, importance);
         }
         cm_forest_add_tree(forest, list.nodes, list.count, importance);
         if (progress)
@@ -344,8 +370,8 @@ void cm_forest_grow(cm_forest *forest, const cm_forest_params *params, const dou
     }
     free(list.nodes);
     free(importance);
-    free(index);
-    free(weight);
+    free(records);
+    free(counts);
     binned_free(&data);
 }
 
