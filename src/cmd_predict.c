@@ -185,8 +185,8 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
     cm_samples_stats stats;
     cm_vocabulary vocab;
     cm_samples samples;
-    rc = cm_samples_build(comm, &plan, &scan_opts, model.dicts, &vocab, &samples, &scan_stats,
-                          &stats, err, sizeof err);
+    rc = cm_samples_build(comm, &plan, &scan_opts, NULL, model.dicts, &vocab, &samples,
+                          &scan_stats, &stats, err, sizeof err);
     if (rank == 0 && (rc == 0 || rc == CM_EREJECTS))
         cm_console_rejects(stderr, &scan_stats, (const char *const *)paths);
     cm_plan_free(&plan);

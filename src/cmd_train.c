@@ -401,8 +401,9 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
     cm_samples_stats stats;
     cm_vocabulary vocab;
     cm_samples samples;
-    rc = cm_samples_build(comm, &plan, &scan_opts, NULL, &vocab, &samples, &scan_stats, &stats,
-                          err, sizeof err);
+    cm_split split = {opts.test_days, opts.test_fraction};
+    rc = cm_samples_build(comm, &plan, &scan_opts, &split, NULL, &vocab, &samples, &scan_stats,
+                          &stats, err, sizeof err);
     if (rank == 0 && (rc == 0 || rc == CM_EREJECTS))
         cm_console_rejects(stderr, &scan_stats, (const char *const *)paths);
     cm_plan_free(&plan);
@@ -422,7 +423,6 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
                      "nothing to learn from");
         goto done;
     }
-    cm_samples_split(&samples, opts.test_days, opts.test_fraction, stats.last_time);
     int64_t counts[4];
     split_counts(comm, &samples, counts);
     if (counts[0] == 0 || counts[2] == 0) {

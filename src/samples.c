@@ -97,10 +97,26 @@ static void extract_session(const cm_session_event *events, size_t count,
     }
 }
 
+int64_t cm_split_cutoff(const cm_split *split, int64_t last_time)
+{
+    int64_t last_day = last_time >= 0 ? last_time / DAY : -((-last_time + DAY - 1) / DAY);
+    return (last_day - (split->test_days - 1)) * DAY;
+}
+
+int cm_split_is_test(const cm_split *split, int64_t cutoff, int64_t time,
+                     const cm_session_id *session)
+{
+    if (split->test_fraction >= 0) {
+        uint64_t hash = cm_hash(session, sizeof *session);
+        return (double)(hash >> 11) * (1.0 / 9007199254740992.0) < split->test_fraction;
+    }
+    return time >= cutoff;
+}
+
 int cm_samples_build(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *scan_opts,
-                     const cm_dictionary fixed[CM_NDICTS], cm_vocabulary *vocab,
-                     cm_samples *samples, cm_scan_stats *scan_stats, cm_samples_stats *stats,
-                     char *err, size_t err_size)
+                     const cm_split *split, const cm_dictionary fixed[CM_NDICTS],
+                     cm_vocabulary *vocab, cm_samples *samples, cm_scan_stats *scan_stats,
+                     cm_samples_stats *stats, char *err, size_t err_size)
 {
     memset(samples, 0, sizeof *samples);
     memset(stats, 0, sizeof *stats);
@@ -112,17 +128,29 @@ int cm_samples_build(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *sca
         cm_shuffle_free(&shuffle);
         return rc;
     }
-    uint32_t *item_map;
-    cm_vocabulary_build(comm, &shuffle.items, fixed, vocab, &item_map);
-    cm_shuffle_finish(comm, &shuffle, item_map);
-    free(item_map);
-
     CM_MPI_CHECK(comm, MPI_Allreduce(&shuffle.without_session, &stats->events_without_session, 1,
                                      MPI_INT64_T, MPI_SUM, comm));
     CM_MPI_CHECK(comm, MPI_Allreduce(&shuffle.min_time, &stats->first_time, 1, MPI_INT64_T,
                                      MPI_MIN, comm));
     CM_MPI_CHECK(comm, MPI_Allreduce(&shuffle.max_time, &stats->last_time, 1, MPI_INT64_T,
                                      MPI_MAX, comm));
+
+    /* Training: the dictionaries count only the events on the training side of the split. */
+    int64_t cutoff = split ? cm_split_cutoff(split, stats->last_time) : 0;
+    int64_t *counts = NULL;
+    if (split) {
+        counts = cm_xcalloc(shuffle.items.count ? shuffle.items.count : 1, sizeof *counts);
+        for (size_t i = 0; i < shuffle.count; i++) {
+            const cm_session_event *record = &shuffle.events[i];
+            if (!cm_split_is_test(split, cutoff, record->time, &record->session))
+                counts[record->item]++;
+        }
+    }
+    uint32_t *item_map;
+    cm_vocabulary_build(comm, &shuffle.items, counts, fixed, vocab, &item_map);
+    free(counts);
+    cm_shuffle_finish(comm, &shuffle, item_map);
+    free(item_map);
     stats->cart_sessions = shuffle.cart_sessions;
     stats->session_events = shuffle.kept_events;
 
@@ -142,6 +170,10 @@ int cm_samples_build(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *sca
     free(waiting);
     cm_features_free(&state);
     cm_shuffle_free(&shuffle);
+    if (split)
+        for (size_t i = 0; i < samples->count; i++)
+            samples->test[i] =
+                (uint8_t)cm_split_is_test(split, cutoff, samples->time[i], &samples->session[i]);
 
     int64_t local[2] = {(int64_t)samples->count, 0};
     for (size_t i = 0; i < samples->count; i++)
@@ -151,24 +183,6 @@ int cm_samples_build(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *sca
     stats->samples = global[0];
     stats->positives = global[1];
     return 0;
-}
-
-void cm_samples_split(cm_samples *samples, int test_days, double test_fraction,
-                      int64_t last_time)
-{
-    /* Days are UTC calendar days: the test set starts at midnight test_days - 1 days before the
-       day of the last event. */
-    int64_t last_day = last_time >= 0 ? last_time / DAY : -((-last_time + DAY - 1) / DAY);
-    int64_t cutoff = (last_day - (test_days - 1)) * DAY;
-    for (size_t i = 0; i < samples->count; i++) {
-        if (test_fraction >= 0) {
-            uint64_t hash = cm_hash(&samples->session[i], sizeof samples->session[i]);
-            double u = (double)(hash >> 11) * (1.0 / 9007199254740992.0);
-            samples->test[i] = u < test_fraction;
-        } else {
-            samples->test[i] = samples->time[i] >= cutoff;
-        }
-    }
 }
 
 static int compare_rows(const void *a, const void *b)

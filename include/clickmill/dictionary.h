@@ -43,12 +43,13 @@ typedef struct {
     uint32_t (*item_ids)[CM_NDICTS]; /* per global item */
 } cm_vocabulary;
 
-/* Builds the vocabulary from the pairs every rank counted (a table keyed (category_code,
- * brand) with one count column, entry i being the rank's item i). With `fixed` (a model's
- * dictionaries, copied) the dictionaries are those; without, they are built from the counts on
- * rank 0 and broadcast. *local_map (allocated, one entry per local item, caller frees) gives
- * each local item's global id. Collective. */
-void cm_vocabulary_build(MPI_Comm comm, const cm_table *local_items,
+/* Builds the vocabulary from the pairs every rank saw (a table keyed (category_code, brand),
+ * entry i being the rank's item i) and their counts: counts[i] for item i, or the table's one
+ * column when counts is NULL. Items counted 0 everywhere get global ids but add no value to the
+ * dictionaries. With `fixed` (a model's dictionaries, copied) the dictionaries are those;
+ * without, they are built from the counts on rank 0 and broadcast. *local_map (allocated, one
+ * entry per local item, caller frees) gives each local item's global id. Collective. */
+void cm_vocabulary_build(MPI_Comm comm, const cm_table *local_items, const int64_t *counts,
                          const cm_dictionary fixed[CM_NDICTS], cm_vocabulary *vocab,
                          uint32_t **local_map);
 void cm_vocabulary_free(cm_vocabulary *vocab);

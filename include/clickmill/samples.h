@@ -22,6 +22,12 @@ typedef struct {
     cm_session_id *session; /* its session */
 } cm_samples;
 
+/* How samples divide into a training and a test set. */
+typedef struct {
+    int test_days;        /* test: samples of the last test_days calendar days (UTC) ... */
+    double test_fraction; /* ... unless this is >= 0: sessions whose hash falls below it */
+} cm_split;
+
 /* Counts of the whole run, the same on every rank. */
 typedef struct {
     int64_t events_without_session; /* accepted rows with an empty user_session */
@@ -32,21 +38,26 @@ typedef struct {
 } cm_samples_stats;
 
 /* Reads the plan (as analyze does), keeps the events of sessions with a cart, moves them to
- * their session's owner and extracts the samples and labels there. With `fixed` (a model's
- * dictionaries) the categorical ids are the model's; without, dictionaries are built from the
- * data and returned in vocab. Collective: every rank returns the same code (0 or cm_scan's
- * error, with the message in err). */
+ * their session's owner and extracts the samples and labels there.
+ * Training (split given, fixed NULL): the dictionaries are built from the events of the
+ * training side of the split only (so nothing about the test period shapes the ids) and
+ * returned in vocab; each sample's test flag is set. Prediction (split NULL, fixed a model's
+ * dictionaries): the ids are the model's; test flags are 0. Collective: every rank returns the
+ * same code (0 or cm_scan's error, with the message in err). */
 int cm_samples_build(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *scan_opts,
-                     const cm_dictionary fixed[CM_NDICTS], cm_vocabulary *vocab,
-                     cm_samples *samples, cm_scan_stats *scan_stats, cm_samples_stats *stats,
-                     char *err, size_t err_size);
+                     const cm_split *split, const cm_dictionary fixed[CM_NDICTS],
+                     cm_vocabulary *vocab, cm_samples *samples, cm_scan_stats *scan_stats,
+                     cm_samples_stats *stats, char *err, size_t err_size);
 
 void cm_samples_free(cm_samples *samples);
 
-/* The test set: the samples of the last test_days calendar days (UTC) up to last_time, or,
- * when test_fraction >= 0, the samples whose session hashes below that fraction. Local. */
-void cm_samples_split(cm_samples *samples, int test_days, double test_fraction,
-                      int64_t last_time);
+/* The first second of the test period for a days split: midnight UTC test_days - 1 days
+ * before the day of last_time. Local. */
+int64_t cm_split_cutoff(const cm_split *split, int64_t last_time);
+
+/* Whether an event or sample at `time` in `session` is on the test side. Local. */
+int cm_split_is_test(const cm_split *split, int64_t cutoff, int64_t time,
+                     const cm_session_id *session);
 
 /* One sample as rank 0 collects it for writing. */
 typedef struct {
