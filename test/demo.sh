@@ -10,3 +10,7 @@ mpirun --oversubscribe -np 2 bin/clickmill generate --rows "$rows" -o demo-data/
 echo "demo: mpirun -np 2 bin/clickmill analyze --car-min-carts 300 --out demo-out demo-data/events.csv"
 echo
 mpirun --oversubscribe -np 2 bin/clickmill analyze --car-min-carts 300 --out demo-out demo-data/events.csv
+echo
+echo "demo: mpirun -np 2 bin/clickmill train --model demo-out/model.h5 demo-data/events.csv"
+echo
+mpirun --oversubscribe -np 2 bin/clickmill train --model demo-out/model.h5 demo-data/events.csv

@@ -30,16 +30,17 @@ void cm_session_id_format(const cm_session_id *id, char out[40]);
 /* Orders sessions; equal ids compare 0. Local. */
 int cm_session_id_compare(const cm_session_id *a, const cm_session_id *b);
 
-/* One event of a session, as compact as the features allow (56 bytes). */
+/* One event of a session, as compact as the features allow (56 bytes: the 8-byte fields
+ * first, so nothing is padded but the end). */
 typedef struct {
-    cm_session_id session;
     int64_t time;
     uint64_t order; /* file index << 40 | byte offset: file order for events of the same second */
     int64_t product_id;
     int64_t price_cents;
     uint32_t item; /* the (category_code, brand) pair: a per-rank id until cm_shuffle_finish
                       maps it to the global one */
-    uint8_t type;  /* CM_TYPE_* */
+    cm_session_id session;
+    uint8_t type; /* CM_TYPE_* */
 } cm_session_event;
 
 typedef struct {
