@@ -3,7 +3,7 @@
 `clickmill train --export-features` wrote, with the same split, and prints their metrics.
 
 usage: train_peers.py FEATURES.csv [--trees 100] [--max-depth 12] [--max-features 4]
-                      [--jobs 2] [--peers sklearn,xgboost] [--json OUT.json]
+                      [--jobs 2] [--peers sklearn,xgboost] [--seed 46] [--json OUT.json]
 """
 import argparse
 import json
@@ -36,6 +36,7 @@ def main():
     parser.add_argument("--max-features", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--peers", default="sklearn,xgboost")
+    parser.add_argument("--seed", type=int, default=46)
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -53,12 +54,12 @@ def main():
             import sklearn
             model = RandomForestClassifier(n_estimators=args.trees, max_depth=args.max_depth,
                                            max_features=args.max_features, n_jobs=args.jobs,
-                                           random_state=46)
+                                           random_state=args.seed)
             version = sklearn.__version__
         elif peer == "xgboost":
             import xgboost
             model = xgboost.XGBClassifier(n_estimators=args.trees, max_depth=6,
-                                          tree_method="hist", n_jobs=args.jobs, random_state=46)
+                                          tree_method="hist", n_jobs=args.jobs, random_state=args.seed)
             version = xgboost.__version__
         else:
             sys.exit(f"train_peers.py: unknown peer {peer!r}")

@@ -196,8 +196,7 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
         return CM_EXIT_FAILURE;
     }
     double *scores = cm_xmalloc((samples.count ? samples.count : 1) * sizeof *scores);
-    for (size_t i = 0; i < samples.count; i++)
-        scores[i] = cm_forest_score(&model.forest, samples.x + i * CM_NFEATURES);
+    cm_forest_score_rows(&model.forest, samples.x, samples.count, scores);
     cm_sample_row *rows;
     size_t count;
     cm_samples_gather(comm, &samples, scores, &rows, &count);

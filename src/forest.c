@@ -390,6 +390,30 @@ double cm_forest_score(const cm_forest *forest, const double *x)
     return sum / forest->ntrees;
 }
 
+void cm_forest_score_rows(const cm_forest *forest, const double *x, size_t n, double *out)
+{
+    enum { BLOCK = 4096 };
+    int nf = forest->nfeatures;
+    for (size_t start = 0; start < n; start += BLOCK) {
+        size_t end = start + BLOCK < n ? start + BLOCK : n;
+        for (size_t i = start; i < end; i++)
+            out[i] = 0.0;
+        for (int t = 0; t < forest->ntrees; t++) {
+            const cm_tree_node *nodes = forest->nodes + forest->tree_start[t];
+            for (size_t i = start; i < end; i++) {
+                const double *row = x + i * (size_t)nf;
+                int32_t k = 0;
+                while (nodes[k].feature >= 0)
+                    k = row[nodes[k].feature] <= nodes[k].threshold ? nodes[k].left
+                                                                     : nodes[k].right;
+                out[i] += nodes[k].value;
+            }
+        }
+        for (size_t i = start; i < end; i++)
+            out[i] = forest->ntrees ? out[i] / forest->ntrees : 0.0;
+    }
+}
+
 void cm_forest_importances(const cm_forest *forest, double *out)
 {
     double sum = 0;
@@ -407,7 +431,9 @@ int cm_forest_check(const cm_forest *forest, char *err, size_t err_size)
     }
     for (int t = 0; t < forest->ntrees; t++) {
         int64_t start = forest->tree_start[t], end = forest->tree_start[t + 1];
-        if (end <= start || end - start > INT32_MAX) {
+        /* start is 0 or the previous tree's end; end must not pass the nodes before they are
+           read (a corrupt middle offset would otherwise read past the array). */
+        if (end <= start || end > (int64_t)forest->nnodes || end - start > INT32_MAX) {
             snprintf(err, err_size, "tree %d has %lld nodes", t, (long long)(end - start));
             return CM_EINPUT;
         }

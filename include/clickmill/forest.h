@@ -56,6 +56,10 @@ void cm_forest_grow(cm_forest *forest, const cm_forest_params *params, const dou
  * Local. */
 double cm_forest_score(const cm_forest *forest, const double *x);
 
+/* Scores n rows (row-major) into out: the same values as cm_forest_score, tree by tree over
+ * blocks of rows so each tree stays in cache. Local. */
+void cm_forest_score_rows(const cm_forest *forest, const double *x, size_t n, double *out);
+
 /* Mean decrease in impurity per feature, normalised to sum to 1 (all 0 for a forest of
  * stumps). Local. */
 void cm_forest_importances(const cm_forest *forest, double *out);
