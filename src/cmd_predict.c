@@ -78,8 +78,7 @@ static int write_predictions(const char *path, const cm_sample_row *rows, size_t
 }
 
 /* Rank 0: how well the predictions did, and how many used unseen values. */
-static void report(const cm_sample_row *rows, size_t count, const cm_model *model,
-                   double threshold)
+static void report(const cm_sample_row *rows, size_t count, const cm_model *model, double threshold)
 {
     double *scores = cm_xmalloc((count ? count : 1) * sizeof *scores);
     uint8_t *labels = cm_xmalloc(count ? count : 1);
@@ -96,14 +95,16 @@ static void report(const cm_sample_row *rows, size_t count, const cm_model *mode
     char a[32], b[32];
     cm_format_count(m.samples, a, sizeof a);
     cm_format_count(m.positives, b, sizeof b);
-    fprintf(stderr, "clickmill: predict: %s carts scored, %s bought later; ROC AUC %.4f, PR AUC "
-                    "%.4f, accuracy %.4f, F1 %.4f at threshold %.2f\n",
+    fprintf(stderr,
+            "clickmill: predict: %s carts scored, %s bought later; ROC AUC %.4f, PR AUC "
+            "%.4f, accuracy %.4f, F1 %.4f at threshold %.2f\n",
             a, b, m.roc_auc, m.pr_auc, m.accuracy, m.f1, threshold);
     for (int d = 0; d < CM_NDICTS; d++)
         if (unseen[d]) {
             cm_format_count(unseen[d], a, sizeof a);
-            fprintf(stderr, "clickmill: predict: %s carts have a %s the model never saw "
-                            "(scored as unseen)\n",
+            fprintf(stderr,
+                    "clickmill: predict: %s carts have a %s the model never saw "
+                    "(scored as unseen)\n",
                     a, cm_dictionary_names[d]);
         }
     free(scores);
@@ -185,8 +186,8 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
     cm_samples_stats stats;
     cm_vocabulary vocab;
     cm_samples samples;
-    rc = cm_samples_build(comm, &plan, &scan_opts, NULL, model.dicts, &vocab, &samples,
-                          &scan_stats, &stats, err, sizeof err);
+    rc = cm_samples_build(comm, &plan, &scan_opts, NULL, model.dicts, &vocab, &samples, &scan_stats,
+                          &stats, err, sizeof err);
     if (rank == 0 && (rc == 0 || rc == CM_EREJECTS))
         cm_console_rejects(stderr, &scan_stats, (const char *const *)paths);
     cm_plan_free(&plan);

@@ -107,7 +107,11 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, train_opts *opts)
     };
     *opts = (train_opts){
         .model_path = "model.h5",
-        .params = {.trees = 100, .max_depth = 12, .min_leaf = 1, .max_features = 4, .bins = 128,
+        .params = {.trees = 100,
+                   .max_depth = 12,
+                   .min_leaf = 1,
+                   .max_features = 4,
+                   .bins = 128,
                    .seed = 46},
         .test_days = 7,
         .test_fraction = -1,
@@ -127,8 +131,7 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, train_opts *opts)
         case OPT_EXPORT: opts->export_path = optarg; continue;
         case OPT_TEST_FRACTION:
             if (parse_real(optarg, 0, 1, &opts->test_fraction) != 0) {
-                cm_say(comm, "train: --test-fraction needs a number from 0 to 1, not '%s'",
-                       optarg);
+                cm_say(comm, "train: --test-fraction needs a number from 0 to 1, not '%s'", optarg);
                 return CM_EXIT_USAGE;
             }
             continue;
@@ -139,7 +142,7 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, train_opts *opts)
             }
             continue;
         case OPT_TREES: lo = 1, hi = 100000; break;
-        case OPT_MAX_DEPTH: lo = 1, hi = 64; break;
+        case OPT_MAX_DEPTH: lo = 1, hi = CM_DEPTH_MAX; break;
         case OPT_MIN_LEAF: lo = 1, hi = INT_MAX; break;
         case OPT_MAX_FEATURES: lo = 1, hi = CM_NFEATURES; break;
         case OPT_BINS: lo = 2, hi = CM_BINS_MAX; break;
@@ -207,8 +210,7 @@ static size_t training_rows(const cm_samples *samples, double **x, uint8_t **y)
     for (size_t i = 0; i < samples->count; i++) {
         if (samples->test[i])
             continue;
-        memcpy(*x + at * CM_NFEATURES, samples->x + i * CM_NFEATURES,
-               CM_NFEATURES * sizeof **x);
+        memcpy(*x + at * CM_NFEATURES, samples->x + i * CM_NFEATURES, CM_NFEATURES * sizeof **x);
         (*y)[at++] = samples->label[i];
     }
     return n;
@@ -284,8 +286,8 @@ static double grow_forest(MPI_Comm comm, const train_opts *opts, const cm_sample
 
 /* The scores and labels of one set (test or train), gathered to rank 0 for the metrics; rank 0
  * gets malloc'd arrays and their length. Collective. */
-static size_t gather_set(MPI_Comm comm, const cm_samples *samples, const double *scores,
-                         int test, double **all_scores, uint8_t **all_labels)
+static size_t gather_set(MPI_Comm comm, const cm_samples *samples, const double *scores, int test,
+                         double **all_scores, uint8_t **all_labels)
 {
     int rank, nranks;
     CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
@@ -313,8 +315,8 @@ static size_t gather_set(MPI_Comm comm, const cm_samples *samples, const double 
         displs[r] = displs[r - 1] + counts[r - 1];
     *all_scores = rank == 0 ? cm_xmalloc((size_t)(total ? total : 1) * sizeof(double)) : NULL;
     *all_labels = rank == 0 ? cm_xmalloc((size_t)(total ? total : 1)) : NULL;
-    CM_MPI_CHECK(comm, MPI_Gatherv(mine, count, MPI_DOUBLE, *all_scores, counts, displs,
-                                   MPI_DOUBLE, 0, comm));
+    CM_MPI_CHECK(comm, MPI_Gatherv(mine, count, MPI_DOUBLE, *all_scores, counts, displs, MPI_DOUBLE,
+                                   0, comm));
     CM_MPI_CHECK(comm, MPI_Gatherv(labels, count, MPI_UINT8_T, *all_labels, counts, displs,
                                    MPI_UINT8_T, 0, comm));
     free(mine);
@@ -355,14 +357,14 @@ static int export_features(MPI_Comm comm, const char *path, const cm_samples *sa
     return rc;
 }
 
-static void print_data_summary(const cm_scan_stats *scan, const cm_samples_stats *stats,
-                               int nfiles, int nranks, double seconds)
+static void print_data_summary(const cm_scan_stats *scan, const cm_samples_stats *stats, int nfiles,
+                               int nranks, double seconds)
 {
     char a[32], b[32], c[32], d[32];
     cm_format_count(scan->rows, a, sizeof a);
     cm_format_count(scan->rejected, b, sizeof b);
-    printf("clickmill train: %s rows read (%s rejected) from %d file%s on %d rank%s in %.2f s\n",
-           a, b, nfiles, nfiles == 1 ? "" : "s", nranks, nranks == 1 ? "" : "s", seconds);
+    printf("clickmill train: %s rows read (%s rejected) from %d file%s on %d rank%s in %.2f s\n", a,
+           b, nfiles, nfiles == 1 ? "" : "s", nranks, nranks == 1 ? "" : "s", seconds);
     cm_format_count(stats->cart_sessions, a, sizeof a);
     cm_format_count(stats->session_events, b, sizeof b);
     cm_format_count(stats->samples, c, sizeof c);
@@ -430,13 +432,15 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
         cm_date_format(stats.first_time, first);
         cm_date_format(stats.last_time, last);
         if (opts.test_fraction >= 0)
-            cm_say(comm, "train: --test-fraction %g leaves the %s set empty (%lld samples in "
-                         "all); choose a fraction between",
+            cm_say(comm,
+                   "train: --test-fraction %g leaves the %s set empty (%lld samples in "
+                   "all); choose a fraction between",
                    opts.test_fraction, counts[0] ? "test" : "training", (long long)stats.samples);
         else
-            cm_say(comm, "train: the data runs from %s to %s, so a test set of the last %d "
-                         "day%s leaves the %s set empty; give a smaller --test-days or split "
-                         "by session with --test-fraction 0.2",
+            cm_say(comm,
+                   "train: the data runs from %s to %s, so a test set of the last %d "
+                   "day%s leaves the %s set empty; give a smaller --test-days or split "
+                   "by session with --test-fraction 0.2",
                    first, last, opts.test_days, opts.test_days == 1 ? "" : "s",
                    counts[0] ? "test" : "training");
         goto done;
@@ -463,8 +467,8 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
         uint8_t *all_labels;
         size_t n = gather_set(comm, &samples, scores, test, &all_scores, &all_labels);
         if (rank == 0)
-            cm_metrics_compute(all_scores, all_labels, n, opts.threshold, model.prior,
-                               sets[test], test ? &model.roc : NULL, test ? &model.pr : NULL);
+            cm_metrics_compute(all_scores, all_labels, n, opts.threshold, model.prior, sets[test],
+                               test ? &model.roc : NULL, test ? &model.pr : NULL);
         free(all_scores);
         free(all_labels);
     }

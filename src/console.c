@@ -432,11 +432,12 @@ void cm_console_model(FILE *out, const cm_model *model, int top_features)
     else
         fprintf(out, "split: test = the last %d day%s of the data\n", model->test_days,
                 model->test_days == 1 ? "" : "s");
-    fprintf(out, "forest: %d trees, depth at most %d, at least %d sample%s per leaf, %d of %d "
-                 "features tried per node, %d bins; seed %llu; grown on %d rank%s in %.2f s\n",
-            model->forest.ntrees, p->max_depth, p->min_leaf, p->min_leaf == 1 ? "" : "s", p->max_features, CM_NFEATURES,
-            p->bins, (unsigned long long)p->seed, model->ranks, model->ranks == 1 ? "" : "s",
-            model->train_seconds);
+    fprintf(out,
+            "forest: %d trees, depth at most %d, at least %d sample%s per leaf, %d of %d "
+            "features tried per node, %d bins; seed %llu; grown on %d rank%s in %.2f s\n",
+            model->forest.ntrees, p->max_depth, p->min_leaf, p->min_leaf == 1 ? "" : "s",
+            p->max_features, CM_NFEATURES, p->bins, (unsigned long long)p->seed, model->ranks,
+            model->ranks == 1 ? "" : "s", model->train_seconds);
     char a[32], b[32], c[32], d[32];
     cm_format_count(model->train.samples, a, sizeof a);
     cm_format_count(model->train.positives, b, sizeof b);
@@ -457,8 +458,10 @@ void cm_console_model(FILE *out, const cm_model *model, int top_features)
     metric_line(out, "ROC AUC", t->roc_auc, t->base_roc_auc, r->roc_auc);
     metric_line(out, "PR AUC", t->pr_auc, t->base_pr_auc, r->pr_auc);
     metric_line(out, "log loss", t->log_loss, t->base_log_loss, r->log_loss);
-    fprintf(out, "  (baseline: the training set's majority class for every sample, with its "
-                 "purchase rate %.4f as the probability)\n", model->prior);
+    fprintf(out,
+            "  (baseline: the training set's majority class for every sample, with its "
+            "purchase rate %.4f as the probability)\n",
+            model->prior);
 
     cm_format_count(t->tp, a, sizeof a);
     cm_format_count(t->fn, b, sizeof b);

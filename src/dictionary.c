@@ -282,8 +282,8 @@ void cm_vocabulary_build(MPI_Comm comm, const cm_table *local_items, const int64
         } else {
             size_t used;
             if (cm_dictionary_deserialize(&vocab->dicts[d], at, (size_t)(end - at), &used) != 0)
-                cm_mpi_fail(comm, MPI_ERR_TRUNCATE, "reading the broadcast dictionaries",
-                            __FILE__, __LINE__);
+                cm_mpi_fail(comm, MPI_ERR_TRUNCATE, "reading the broadcast dictionaries", __FILE__,
+                            __LINE__);
             at += used;
         }
     }

@@ -100,9 +100,9 @@ static int compare_doubles(const void *a, const void *b)
 typedef struct {
     size_t n;
     int nfeatures;
-    uint8_t *codes;  /* nfeatures * n */
-    double *edges;   /* nfeatures * CM_BINS_MAX */
-    int *nedges;     /* per feature */
+    uint8_t *codes; /* nfeatures * n */
+    double *edges;  /* nfeatures * CM_BINS_MAX */
+    int *nedges;    /* per feature */
     const uint8_t *y;
 } binned;
 
@@ -242,11 +242,11 @@ static void grow_tree(const binned *data, const cm_forest_params *params, int tr
 
     list->count = 0;
     memset(importance, 0, (size_t)nfeatures * sizeof *importance);
-    int features[64];
+    int features[CM_FEATURES_MAX];
     for (int f = 0; f < nfeatures; f++)
         features[f] = f;
 
-    work_item stack[256];
+    work_item stack[CM_DEPTH_MAX + 2]; /* depth-first: one pending sibling per level */
     int top = 0;
     stack[top++] = (work_item){0, in_bag, total_w, total_p, node_new(list), 0};
     int64_t hist_w[CM_BINS_MAX], hist_p[CM_BINS_MAX];
@@ -350,6 +350,12 @@ void cm_forest_grow(cm_forest *forest, const cm_forest_params *params, const dou
 {
     if (count <= 0)
         return;
+    if (forest->nfeatures > CM_FEATURES_MAX || params->max_depth > CM_DEPTH_MAX ||
+        params->bins > CM_BINS_MAX || params->bins < 2) {
+        fprintf(stderr, "clickmill: forest limits exceeded: %d features, depth %d, %d bins\n",
+                forest->nfeatures, params->max_depth, params->bins);
+        abort();
+    }
     binned data;
     bin_data(&data, x, y, n, forest->nfeatures, params->bins);
     uint32_t *counts = cm_xmalloc((n ? n : 1) * sizeof *counts);
@@ -405,7 +411,7 @@ void cm_forest_score_rows(const cm_forest *forest, const double *x, size_t n, do
                 int32_t k = 0;
                 while (nodes[k].feature >= 0)
                     k = row[nodes[k].feature] <= nodes[k].threshold ? nodes[k].left
-                                                                     : nodes[k].right;
+                                                                    : nodes[k].right;
                 out[i] += nodes[k].value;
             }
         }
@@ -425,7 +431,8 @@ void cm_forest_importances(const cm_forest *forest, double *out)
 
 int cm_forest_check(const cm_forest *forest, char *err, size_t err_size)
 {
-    if (forest->tree_start[0] != 0 || forest->tree_start[forest->ntrees] != (int64_t)forest->nnodes) {
+    if (forest->tree_start[0] != 0 ||
+        forest->tree_start[forest->ntrees] != (int64_t)forest->nnodes) {
         snprintf(err, err_size, "the tree offsets do not cover the node arrays");
         return CM_EINPUT;
     }
@@ -450,8 +457,10 @@ int cm_forest_check(const cm_forest *forest, char *err, size_t err_size)
             /* Children after their parent: every path ends, so scoring cannot loop. */
             if (node->feature >= forest->nfeatures || node->left <= k || node->right <= k ||
                 node->left >= size || node->right >= size || isnan(node->threshold)) {
-                snprintf(err, err_size, "tree %d node %lld: feature %d, children %d and %d out of "
-                         "range", t, (long long)k, node->feature, node->left, node->right);
+                snprintf(err, err_size,
+                         "tree %d node %lld: feature %d, children %d and %d out of "
+                         "range",
+                         t, (long long)k, node->feature, node->left, node->right);
                 return CM_EINPUT;
             }
         }

@@ -40,31 +40,47 @@ typedef struct {
     size_t offset;
 } metric_field;
 
-#define METRIC_INT(name)  {{#name, CM_CELL_INT}, offsetof(cm_metrics, name)}
-#define METRIC_REAL(name) {{#name, CM_CELL_REAL}, offsetof(cm_metrics, name)}
+#define METRIC_INT(name)                                                                           \
+    {                                                                                              \
+        {#name, CM_CELL_INT}, offsetof(cm_metrics, name)                                           \
+    }
+#define METRIC_REAL(name)                                                                          \
+    {                                                                                              \
+        {#name, CM_CELL_REAL}, offsetof(cm_metrics, name)                                          \
+    }
 static const metric_field metric_fields[] = {
-    METRIC_INT(samples),         METRIC_INT(positives),
-    METRIC_INT(tp),              METRIC_INT(fp),
-    METRIC_INT(tn),              METRIC_INT(fn),
-    METRIC_REAL(threshold),      METRIC_REAL(accuracy),
-    METRIC_REAL(balanced_accuracy), METRIC_REAL(precision),
-    METRIC_REAL(recall),         METRIC_REAL(f1),
-    METRIC_REAL(roc_auc),        METRIC_REAL(pr_auc),
-    METRIC_REAL(log_loss),       METRIC_REAL(base_accuracy),
-    METRIC_REAL(base_balanced_accuracy), METRIC_REAL(base_log_loss),
-    METRIC_REAL(base_roc_auc),   METRIC_REAL(base_pr_auc),
+    METRIC_INT(samples),
+    METRIC_INT(positives),
+    METRIC_INT(tp),
+    METRIC_INT(fp),
+    METRIC_INT(tn),
+    METRIC_INT(fn),
+    METRIC_REAL(threshold),
+    METRIC_REAL(accuracy),
+    METRIC_REAL(balanced_accuracy),
+    METRIC_REAL(precision),
+    METRIC_REAL(recall),
+    METRIC_REAL(f1),
+    METRIC_REAL(roc_auc),
+    METRIC_REAL(pr_auc),
+    METRIC_REAL(log_loss),
+    METRIC_REAL(base_accuracy),
+    METRIC_REAL(base_balanced_accuracy),
+    METRIC_REAL(base_log_loss),
+    METRIC_REAL(base_roc_auc),
+    METRIC_REAL(base_pr_auc),
 };
 #define NMETRICS ((int)(sizeof metric_fields / sizeof metric_fields[0]))
 
 static const cm_column_def feature_cols[] = {
-    {"name", CM_CELL_TEXT},       {"categorical", CM_CELL_INT},   {"importance", CM_CELL_REAL},
+    {"name", CM_CELL_TEXT},           {"categorical", CM_CELL_INT},  {"importance", CM_CELL_REAL},
     {"importance_sum", CM_CELL_REAL}, {"description", CM_CELL_TEXT},
 };
 static const cm_column_def dictionary_cols[] = {
     {"id", CM_CELL_INT}, {"value", CM_CELL_TEXT}, {"events", CM_CELL_INT}};
 static const cm_column_def node_cols[] = {
-    {"tree", CM_CELL_INT},       {"node", CM_CELL_INT},  {"feature", CM_CELL_INT},
-    {"left", CM_CELL_INT},       {"right", CM_CELL_INT}, {"depth", CM_CELL_INT},
+    {"tree", CM_CELL_INT},       {"node", CM_CELL_INT},   {"feature", CM_CELL_INT},
+    {"left", CM_CELL_INT},       {"right", CM_CELL_INT},  {"depth", CM_CELL_INT},
     {"threshold", CM_CELL_REAL}, {"value", CM_CELL_REAL}, {"weight", CM_CELL_REAL},
 };
 static const cm_column_def roc_cols[] = {{"fpr", CM_CELL_REAL}, {"tpr", CM_CELL_REAL}};
@@ -193,12 +209,12 @@ int cm_model_write(const char *path, const cm_model *model, char *err, size_t er
     CM_H5_CHECK(cm_h5_write_attribute(file, "bins", H5T_NATIVE_INT, 0, &p->bins));
     CM_H5_CHECK(cm_h5_write_attribute(file, "seed", H5T_NATIVE_INT64, 0, &seed));
     CM_H5_CHECK(cm_h5_write_attribute(file, "test_days", H5T_NATIVE_INT, 0, &model->test_days));
-    CM_H5_CHECK(cm_h5_write_attribute(file, "test_fraction", H5T_NATIVE_DOUBLE, 0,
-                                      &model->test_fraction));
+    CM_H5_CHECK(
+        cm_h5_write_attribute(file, "test_fraction", H5T_NATIVE_DOUBLE, 0, &model->test_fraction));
     CM_H5_CHECK(cm_h5_write_attribute(file, "threshold", H5T_NATIVE_DOUBLE, 0, &model->threshold));
     CM_H5_CHECK(cm_h5_write_attribute(file, "prior", H5T_NATIVE_DOUBLE, 0, &model->prior));
-    CM_H5_CHECK(cm_h5_write_attribute(file, "train_seconds", H5T_NATIVE_DOUBLE, 0,
-                                      &model->train_seconds));
+    CM_H5_CHECK(
+        cm_h5_write_attribute(file, "train_seconds", H5T_NATIVE_DOUBLE, 0, &model->train_seconds));
     CM_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL));
     rc = 0;
 cleanup:
@@ -271,8 +287,8 @@ static int dataset_rows(hid_t file, const char *name, hsize_t *rows, const char 
     return 0;
 }
 
-static int read_member(hid_t file, const char *name, const char *member, hid_t type,
-                       size_t size, void *out, const char *path, char *err, size_t err_size)
+static int read_member(hid_t file, const char *name, const char *member, hid_t type, size_t size,
+                       void *out, const char *path, char *err, size_t err_size)
 {
     hid_t set = -1, file_type = -1, memory = -1;
     int ok = 0;
@@ -336,8 +352,7 @@ static void free_texts(char **texts, hsize_t rows)
     free(texts);
 }
 
-static int read_features(hid_t file, cm_model *model, const char *path, char *err,
-                         size_t err_size)
+static int read_features(hid_t file, cm_model *model, const char *path, char *err, size_t err_size)
 {
     hsize_t rows;
     char **names = NULL;
@@ -346,8 +361,7 @@ static int read_features(hid_t file, cm_model *model, const char *path, char *er
     if (rc == 0)
         rc = read_text_column(file, "features", "name", rows, &names, path, err, err_size);
     if (rc == 0)
-        rc = read_real_column(file, "features", "importance_sum", rows, &sums, path, err,
-                              err_size);
+        rc = read_real_column(file, "features", "importance_sum", rows, &sums, path, err, err_size);
     if (rc == 0 && rows != CM_NFEATURES) {
         snprintf(err, err_size, "%s: the model has %llu features, this clickmill uses %d", path,
                  (unsigned long long)rows, CM_NFEATURES);
@@ -401,8 +415,7 @@ static int read_dictionary(hid_t file, int d, cm_model *model, const char *path,
     return 0;
 }
 
-static int read_forest(hid_t file, cm_model *model, const char *path, char *err,
-                       size_t err_size)
+static int read_forest(hid_t file, cm_model *model, const char *path, char *err, size_t err_size)
 {
     static const char *const int_names[] = {"tree", "node", "feature", "left", "right", "depth"};
     static const char *const real_names[] = {"threshold", "value", "weight"};
@@ -476,8 +489,7 @@ static int read_forest(hid_t file, cm_model *model, const char *path, char *err,
     return rc;
 }
 
-static int read_metrics(hid_t file, cm_model *model, const char *path, char *err,
-                        size_t err_size)
+static int read_metrics(hid_t file, cm_model *model, const char *path, char *err, size_t err_size)
 {
     hsize_t rows;
     int rc = dataset_rows(file, "metrics", &rows, path, err, err_size);
@@ -488,7 +500,8 @@ static int read_metrics(hid_t file, cm_model *model, const char *path, char *err
     }
     cm_metrics *sets[2] = {&model->train, &model->test};
     for (int m = 0; m < NMETRICS && rc == 0; m++) {
-        hid_t type = metric_fields[m].col.type == CM_CELL_INT ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
+        hid_t type =
+            metric_fields[m].col.type == CM_CELL_INT ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
         char values[2][8];
         rc = read_member(file, "metrics", metric_fields[m].col.name, type, 8, values, path, err,
                          err_size);
@@ -507,11 +520,9 @@ static int read_metrics(hid_t file, cm_model *model, const char *path, char *err
             rc = CM_EINPUT;
         }
         if (rc == 0)
-            rc = read_real_column(file, curves[c], cols[c][0].name, rows, &xs, path, err,
-                                  err_size);
+            rc = read_real_column(file, curves[c], cols[c][0].name, rows, &xs, path, err, err_size);
         if (rc == 0)
-            rc = read_real_column(file, curves[c], cols[c][1].name, rows, &ys, path, err,
-                                  err_size);
+            rc = read_real_column(file, curves[c], cols[c][1].name, rows, &ys, path, err, err_size);
         if (rc == 0) {
             out[c]->count = (int)rows;
             memcpy(out[c]->x, xs, rows * sizeof *xs);
@@ -545,8 +556,10 @@ int cm_model_read(const char *path, cm_model *model, char *err, size_t err_size)
     int rc = 0;
     if (read_text_attribute(file, "format", format, sizeof format, path, err, err_size) != 0 ||
         strcmp(format, CM_MODEL_FORMAT) != 0) {
-        snprintf(err, err_size, "%s: not a clickmill model (its 'format' attribute is not '%s'); "
-                 "train one with 'clickmill train'", path, CM_MODEL_FORMAT);
+        snprintf(err, err_size,
+                 "%s: not a clickmill model (its 'format' attribute is not '%s'); "
+                 "train one with 'clickmill train'",
+                 path, CM_MODEL_FORMAT);
         rc = CM_EINPUT;
     }
     if (rc == 0)
@@ -583,8 +596,8 @@ int cm_model_read(const char *path, cm_model *model, char *err, size_t err_size)
         rc = read_text_attribute(file, "clickmill_version", model->version, sizeof model->version,
                                  path, err, err_size);
     if (rc == 0)
-        rc = read_text_attribute(file, "created", model->created, sizeof model->created, path,
-                                 err, err_size);
+        rc = read_text_attribute(file, "created", model->created, sizeof model->created, path, err,
+                                 err_size);
     if (rc == 0 && !(model->threshold >= 0 && model->threshold <= 1)) {
         snprintf(err, err_size, "%s: threshold %g is not a probability", path, model->threshold);
         rc = CM_EINPUT;

@@ -53,8 +53,8 @@ int cm_h5_write_table(hid_t file, const cm_result *table, const char *path, char
     }
     hsize_t dims[1] = {table->nrows};
     CM_H5_CHECK(space = H5Screate_simple(1, dims, NULL));
-    CM_H5_CHECK(set =
-                 H5Dcreate2(file, table->name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    CM_H5_CHECK(
+        set = H5Dcreate2(file, table->name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     if (table->nrows)
         CM_H5_CHECK(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows));
     rc = 0;
@@ -71,8 +71,7 @@ cleanup:
     return rc;
 }
 
-int cm_h5_write_attribute(hid_t file, const char *name, hid_t type, hsize_t count,
-                          const void *data)
+int cm_h5_write_attribute(hid_t file, const char *name, hid_t type, hsize_t count, const void *data)
 {
     int ok = 0;
     hid_t space = count == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &count, NULL);
@@ -109,13 +108,16 @@ int cm_results_write_h5(const char *path, const cm_results *results, char *err, 
     int ranks = results->ranks;
     CM_H5_CHECK(cm_h5_write_attribute(file, "clickmill_version", text, 0, &version));
     CM_H5_CHECK(cm_h5_write_attribute(file, "created", text, 0, &created_ptr));
-    CM_H5_CHECK(cm_h5_write_attribute(file, "input_files", text, (hsize_t)results->nfiles, results->files));
-    CM_H5_CHECK(cm_h5_write_attribute(file, "input_bytes", H5T_NATIVE_INT64, (hsize_t)results->nfiles,
-                             results->file_bytes));
+    CM_H5_CHECK(
+        cm_h5_write_attribute(file, "input_files", text, (hsize_t)results->nfiles, results->files));
+    CM_H5_CHECK(cm_h5_write_attribute(file, "input_bytes", H5T_NATIVE_INT64,
+                                      (hsize_t)results->nfiles, results->file_bytes));
     CM_H5_CHECK(cm_h5_write_attribute(file, "ranks", H5T_NATIVE_INT, 0, &ranks));
     CM_H5_CHECK(cm_h5_write_attribute(file, "rows_read", H5T_NATIVE_INT64, 0, &results->rows_read));
-    CM_H5_CHECK(cm_h5_write_attribute(file, "rows_rejected", H5T_NATIVE_INT64, 0, &results->rows_rejected));
-    CM_H5_CHECK(cm_h5_write_attribute(file, "run_seconds", H5T_NATIVE_DOUBLE, 0, &results->run_seconds));
+    CM_H5_CHECK(
+        cm_h5_write_attribute(file, "rows_rejected", H5T_NATIVE_INT64, 0, &results->rows_rejected));
+    CM_H5_CHECK(
+        cm_h5_write_attribute(file, "run_seconds", H5T_NATIVE_DOUBLE, 0, &results->run_seconds));
     CM_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL));
     rc = 0;
 cleanup:

@@ -66,8 +66,8 @@ static void extract_session(const cm_session_event *events, size_t count,
     size_t nwaiting = 0;
     for (size_t i = 0; i < count; i++) {
         const cm_session_event *record = &events[i];
-        cm_feature_event event = {record->time, record->type, record->product_id,
-                                  record->price_cents, {0, 0, 0}};
+        cm_feature_event event = {
+            record->time, record->type, record->product_id, record->price_cents, {0, 0, 0}};
         memcpy(event.ids, vocab->item_ids[record->item], sizeof event.ids);
         double x[CM_NFEATURES];
         if (!cm_features_step(state, &event, x))
@@ -130,10 +130,10 @@ int cm_samples_build(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *sca
     }
     CM_MPI_CHECK(comm, MPI_Allreduce(&shuffle.without_session, &stats->events_without_session, 1,
                                      MPI_INT64_T, MPI_SUM, comm));
-    CM_MPI_CHECK(comm, MPI_Allreduce(&shuffle.min_time, &stats->first_time, 1, MPI_INT64_T,
-                                     MPI_MIN, comm));
-    CM_MPI_CHECK(comm, MPI_Allreduce(&shuffle.max_time, &stats->last_time, 1, MPI_INT64_T,
-                                     MPI_MAX, comm));
+    CM_MPI_CHECK(
+        comm, MPI_Allreduce(&shuffle.min_time, &stats->first_time, 1, MPI_INT64_T, MPI_MIN, comm));
+    CM_MPI_CHECK(
+        comm, MPI_Allreduce(&shuffle.max_time, &stats->last_time, 1, MPI_INT64_T, MPI_MAX, comm));
 
     /* Training: the dictionaries count only the events on the training side of the split. */
     int64_t cutoff = split ? cm_split_cutoff(split, stats->last_time) : 0;
@@ -163,8 +163,8 @@ int cm_samples_build(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *sca
         while (end < shuffle.count && cm_session_id_compare(&shuffle.events[end].session,
                                                             &shuffle.events[start].session) == 0)
             end++;
-        extract_session(shuffle.events + start, end - start, vocab, &state, &waiting,
-                        &waiting_cap, samples);
+        extract_session(shuffle.events + start, end - start, vocab, &state, &waiting, &waiting_cap,
+                        samples);
         start = end;
     }
     free(waiting);

@@ -194,8 +194,8 @@ static void gather_cart_sessions(MPI_Comm comm, const cm_shuffle *shuffle, cm_ta
     }
     cm_table_free(&local);
     unsigned char *all = cm_xmalloc((size_t)total + 1);
-    CM_MPI_CHECK(comm, MPI_Allgatherv(mine_data, mine, MPI_BYTE, all, counts, displs, MPI_BYTE,
-                                      comm));
+    CM_MPI_CHECK(comm,
+                 MPI_Allgatherv(mine_data, mine, MPI_BYTE, all, counts, displs, MPI_BYTE, comm));
     free(mine_data);
     for (int64_t at = 0; at < total; at += (int64_t)size)
         cm_table_upsert(carts, all + at, size);
@@ -226,8 +226,8 @@ void cm_shuffle_finish(MPI_Comm comm, cm_shuffle *shuffle, const uint32_t *item_
     cm_table_free(&carts);
     shuffle->count = kept;
     int64_t kept_local = (int64_t)kept;
-    CM_MPI_CHECK(comm, MPI_Allreduce(&kept_local, &shuffle->kept_events, 1, MPI_INT64_T, MPI_SUM,
-                                     comm));
+    CM_MPI_CHECK(comm,
+                 MPI_Allreduce(&kept_local, &shuffle->kept_events, 1, MPI_INT64_T, MPI_SUM, comm));
 
     if (nranks > 1) {
         cm_buffer *outgoing = cm_xcalloc((size_t)nranks, sizeof *outgoing);

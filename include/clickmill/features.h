@@ -7,22 +7,22 @@
 #include <stdint.h>
 
 enum {
-    CM_F_PRICE,               /* price of the carted product */
-    CM_F_CATEGORY,            /* its derived category (dictionary id) */
-    CM_F_PRODUCT,             /* its derived product type (dictionary id) */
-    CM_F_BRAND,               /* its brand (dictionary id) */
-    CM_F_HOUR,                /* hour of the cart event, 0-23 UTC */
-    CM_F_WEEKDAY,             /* 0 = Monday .. 6 = Sunday */
-    CM_F_EVENTS_BEFORE,       /* events of the session before the cart */
-    CM_F_VIEWS_BEFORE,        /* view events before the cart */
-    CM_F_PRODUCTS_VIEWED,     /* distinct products viewed before */
-    CM_F_CATEGORIES_VIEWED,   /* distinct categories viewed before */
-    CM_F_VIEWS_OF_PRODUCT,    /* views of the carted product before */
-    CM_F_CARTS_BEFORE,        /* cart events (of other products) before */
-    CM_F_PURCHASES_BEFORE,    /* purchase events before */
-    CM_F_SECONDS_IN_SESSION,  /* seconds from the session's first event to the cart */
-    CM_F_SECONDS_SINCE_LAST,  /* seconds from the previous event; -1 when there is none */
-    CM_F_PRICE_VS_VIEWED,     /* price / mean price of the views before; 0 when none */
+    CM_F_PRICE,              /* price of the carted product */
+    CM_F_CATEGORY,           /* its derived category (dictionary id) */
+    CM_F_PRODUCT,            /* its derived product type (dictionary id) */
+    CM_F_BRAND,              /* its brand (dictionary id) */
+    CM_F_HOUR,               /* hour of the cart event, 0-23 UTC */
+    CM_F_WEEKDAY,            /* 0 = Monday .. 6 = Sunday */
+    CM_F_EVENTS_BEFORE,      /* events of the session before the cart */
+    CM_F_VIEWS_BEFORE,       /* view events before the cart */
+    CM_F_PRODUCTS_VIEWED,    /* distinct products viewed before */
+    CM_F_CATEGORIES_VIEWED,  /* distinct categories viewed before */
+    CM_F_VIEWS_OF_PRODUCT,   /* views of the carted product before */
+    CM_F_CARTS_BEFORE,       /* cart events (of other products) before */
+    CM_F_PURCHASES_BEFORE,   /* purchase events before */
+    CM_F_SECONDS_IN_SESSION, /* seconds from the session's first event to the cart */
+    CM_F_SECONDS_SINCE_LAST, /* seconds from the previous event; -1 when there is none */
+    CM_F_PRICE_VS_VIEWED,    /* price / mean price of the views before; 0 when none */
     CM_NFEATURES
 };
 

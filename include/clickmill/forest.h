@@ -7,16 +7,18 @@
 
 #include "clickmill/table.h"
 
-#define CM_BINS_MAX 256
+#define CM_BINS_MAX     256
+#define CM_FEATURES_MAX 64 /* features a forest can have */
+#define CM_DEPTH_MAX    64 /* the deepest max_depth */
 
 typedef struct {
-    int32_t feature;    /* -1 for a leaf */
-    int32_t left;       /* child indices within the tree; a leaf has 0 and 0 */
+    int32_t feature; /* -1 for a leaf */
+    int32_t left;    /* child indices within the tree; a leaf has 0 and 0 */
     int32_t right;
     int32_t depth;
-    double threshold;   /* x[feature] <= threshold goes left */
-    double value;       /* share of purchases among the node's training samples */
-    double weight;      /* training samples (bootstrap copies counted) reaching the node */
+    double threshold; /* x[feature] <= threshold goes left */
+    double value;     /* share of purchases among the node's training samples */
+    double weight;    /* training samples (bootstrap copies counted) reaching the node */
 } cm_tree_node;
 
 typedef struct {
@@ -47,7 +49,8 @@ typedef void (*cm_forest_progress)(void *ctx, int done, int count);
  * n rows of x (row-major, nfeatures columns) with labels y (0/1), finds splits on per-feature
  * bin edges of these rows (quantiles, or every distinct value when there are few) with the
  * gini criterion and a random subset of features per node. Deterministic for the same
- * arguments. Local. */
+ * arguments. nfeatures <= CM_FEATURES_MAX, max_depth <= CM_DEPTH_MAX, bins <= CM_BINS_MAX.
+ * Local. */
 void cm_forest_grow(cm_forest *forest, const cm_forest_params *params, const double *x,
                     const uint8_t *y, size_t n, int first, int count, cm_forest_progress progress,
                     void *ctx);

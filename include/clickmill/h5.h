@@ -27,7 +27,6 @@ int cm_h5_write_table(hid_t loc, const cm_result *table, const char *path, char 
                       size_t err_size);
 
 /* Writes an attribute: a scalar when count is 0, else a 1-D array. Returns 0 or -1. Local. */
-int cm_h5_write_attribute(hid_t loc, const char *name, hid_t type, hsize_t count,
-                          const void *data);
+int cm_h5_write_attribute(hid_t loc, const char *name, hid_t type, hsize_t count, const void *data);
 
 #endif
