@@ -180,6 +180,15 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
         cm_model_free(&model);
         return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
     }
+    if (rank == 0 && output)
+        rc = cm_output_check(output, paths, argc - optind, err, sizeof err);
+    CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+    if (rc != 0) {
+        cm_say(comm, "%s", err);
+        cm_plan_free(&plan);
+        cm_model_free(&model);
+        return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
+    }
     cm_scan_opts scan_opts = {.max_rejects = max_rejects,
                               .progress = cm_progress_wanted(quiet, progress)};
     cm_scan_stats scan_stats;

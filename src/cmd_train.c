@@ -397,6 +397,18 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
         cm_say(comm, "%s", err);
         return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
     }
+    /* Fail before the long read, not after it, when an output cannot be written. */
+    if (rank == 0) {
+        rc = cm_output_check(opts.model_path, paths, npaths, err, sizeof err);
+        if (rc == 0 && opts.export_path)
+            rc = cm_output_check(opts.export_path, paths, npaths, err, sizeof err);
+    }
+    CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
+    if (rc != 0) {
+        cm_say(comm, "%s", err);
+        cm_plan_free(&plan);
+        return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
+    }
     int show_progress = cm_progress_wanted(opts.quiet, opts.progress);
     cm_scan_opts scan_opts = {.max_rejects = opts.max_rejects, .progress = show_progress};
     cm_scan_stats scan_stats;
