@@ -446,15 +446,21 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
         if (opts.test_fraction >= 0)
             cm_say(comm,
                    "train: --test-fraction %g leaves the %s set empty (%lld samples in "
-                   "all); choose a fraction between",
-                   opts.test_fraction, counts[0] ? "test" : "training", (long long)stats.samples);
-        else
+                   "all); choose a fraction further from %s",
+                   opts.test_fraction, counts[0] ? "test" : "training", (long long)stats.samples,
+                   counts[0] ? "0" : "1");
+        else if (counts[0] == 0)
             cm_say(comm,
                    "train: the data runs from %s to %s, so a test set of the last %d "
-                   "day%s leaves the %s set empty; give a smaller --test-days or split "
-                   "by session with --test-fraction 0.2",
-                   first, last, opts.test_days, opts.test_days == 1 ? "" : "s",
-                   counts[0] ? "test" : "training");
+                   "day%s leaves no earlier samples to train on; give a smaller "
+                   "--test-days or split by session with --test-fraction 0.2",
+                   first, last, opts.test_days, opts.test_days == 1 ? "" : "s");
+        else
+            cm_say(comm,
+                   "train: the data runs from %s to %s, and its last %d day%s hold no "
+                   "cart event to test on; give a larger --test-days or split by session "
+                   "with --test-fraction 0.2",
+                   first, last, opts.test_days, opts.test_days == 1 ? "" : "s");
         goto done;
     }
     if (opts.export_path && export_features(comm, opts.export_path, &samples) != 0)
