@@ -168,11 +168,9 @@ int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv)
     int npaths = argc - optind;
     char err[1024];
     cm_plan plan;
-    int rc = cm_plan_build(comm, paths, npaths, &plan, err, sizeof err);
-    if (rc != 0) {
-        cm_say(comm, "%s", err);
-        return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
-    }
+    if ((exit_code = cm_command_plan(comm, paths, npaths, &plan)) >= 0)
+        return exit_code;
+    int rc = 0;
 
     /* Fail before the long read, not after it, when the output directory cannot be made. */
     if (rank == 0)

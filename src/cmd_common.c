@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "clickmill/commands.h"
+#include "clickmill/error.h"
 
 void cm_say(MPI_Comm comm, const char *format, ...)
 {
@@ -30,6 +31,27 @@ long long cm_option_count(const char *text)
     if (errno || end == text || *end != '\0' || value < 0)
         return -1;
     return value;
+}
+
+int cm_option_real(const char *text, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (errno || end == text || *end || !(value >= lo && value <= hi))
+        return -1;
+    *out = value;
+    return 0;
+}
+
+int cm_command_plan(MPI_Comm comm, char *const *paths, int npaths, cm_plan *plan)
+{
+    char err[1024];
+    int rc = cm_plan_build(comm, paths, npaths, plan, err, sizeof err);
+    if (rc == 0)
+        return -1;
+    cm_say(comm, "%s", err);
+    return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
 }
 
 int cm_progress_wanted(int quiet, int forced)

@@ -218,11 +218,10 @@ int cm_cmd_journey(MPI_Comm comm, int argc, char **argv)
 
     char err[1024];
     cm_plan plan;
-    int rc = cm_plan_build(comm, argv + optind, argc - optind, &plan, err, sizeof err);
-    if (rc != 0) {
-        cm_say(comm, "%s", err);
-        return CM_EXIT_FAILURE;
-    }
+    int exit_code = cm_command_plan(comm, argv + optind, argc - optind, &plan);
+    if (exit_code >= 0)
+        return exit_code;
+    int rc;
     cm_scan_opts scan_opts = {.max_rejects = max_rejects,
                               .progress = cm_progress_wanted(quiet, progress)};
     cm_scan_stats stats;

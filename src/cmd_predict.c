@@ -130,15 +130,13 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":m:o:qh", options, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'o': output = optarg; break;
         case 'q': quiet = 1; break;
         case OPT_PROGRESS: progress = 1; break;
         case OPT_THRESHOLD:
-            threshold = strtod(optarg, &end);
-            if (end == optarg || *end || !(threshold >= 0 && threshold <= 1)) {
+            if (cm_option_real(optarg, 0, 1, &threshold) != 0) {
                 cm_say(comm, "predict: --threshold needs a number from 0 to 1, not '%s'", optarg);
                 return CM_EXIT_USAGE;
             }
@@ -174,11 +172,10 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
         threshold = model.threshold;
     char **paths = argv + optind;
     cm_plan plan;
-    rc = cm_plan_build(comm, paths, argc - optind, &plan, err, sizeof err);
-    if (rc != 0) {
-        cm_say(comm, "%s", err);
+    int exit_code = cm_command_plan(comm, paths, argc - optind, &plan);
+    if (exit_code >= 0) {
         cm_model_free(&model);
-        return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
+        return exit_code;
     }
     if (rank == 0 && output)
         rc = cm_output_check(output, paths, argc - optind, err, sizeof err);

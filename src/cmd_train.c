@@ -74,17 +74,6 @@ enum {
     OPT_PROGRESS,
 };
 
-/* Parses a number in [lo, hi]; 0 or -1. */
-static int parse_real(const char *text, double lo, double hi, double *out)
-{
-    char *end;
-    double value = strtod(text, &end);
-    if (end == text || *end || !(value >= lo && value <= hi))
-        return -1;
-    *out = value;
-    return 0;
-}
-
 static int parse_options(MPI_Comm comm, int argc, char **argv, train_opts *opts)
 {
     static const struct option options[] = {
@@ -130,13 +119,13 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, train_opts *opts)
         case OPT_PROGRESS: opts->progress = 1; continue;
         case OPT_EXPORT: opts->export_path = optarg; continue;
         case OPT_TEST_FRACTION:
-            if (parse_real(optarg, 0, 1, &opts->test_fraction) != 0) {
+            if (cm_option_real(optarg, 0, 1, &opts->test_fraction) != 0) {
                 cm_say(comm, "train: --test-fraction needs a number from 0 to 1, not '%s'", optarg);
                 return CM_EXIT_USAGE;
             }
             continue;
         case OPT_THRESHOLD:
-            if (parse_real(optarg, 0, 1, &opts->threshold) != 0) {
+            if (cm_option_real(optarg, 0, 1, &opts->threshold) != 0) {
                 cm_say(comm, "train: --threshold needs a number from 0 to 1, not '%s'", optarg);
                 return CM_EXIT_USAGE;
             }
@@ -392,11 +381,9 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
     int npaths = argc - optind;
     char err[1024];
     cm_plan plan;
-    int rc = cm_plan_build(comm, paths, npaths, &plan, err, sizeof err);
-    if (rc != 0) {
-        cm_say(comm, "%s", err);
-        return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
-    }
+    if ((exit_code = cm_command_plan(comm, paths, npaths, &plan)) >= 0)
+        return exit_code;
+    int rc = 0;
     /* Fail before the long read, not after it, when an output cannot be written. */
     if (rank == 0) {
         rc = cm_output_check(opts.model_path, paths, npaths, err, sizeof err);

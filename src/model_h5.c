@@ -220,15 +220,7 @@ int cm_model_write(const char *path, const cm_model *model, char *err, size_t er
 cleanup:
     if (text >= 0)
         H5Tclose(text);
-    if (file >= 0 && H5Fclose(file) < 0 && rc == 0) {
-        snprintf(err, err_size, "%s: closing the HDF5 file failed", temporary);
-        rc = CM_EHDF5;
-    }
-    if (rc != 0) {
-        unlink(temporary);
-        return rc;
-    }
-    return cm_commit_file(temporary, path, err, err_size);
+    return cm_h5_close_commit(file, rc, temporary, path, err, err_size);
 }
 
 /* Reading. Every reader names the file and the part that is wrong. */

@@ -122,8 +122,7 @@ int cm_mkdirs(const char *path, char *err, size_t err_size)
     return rc;
 }
 
-int cm_output_check(const char *path, char *const *inputs, int ninputs, char *err,
-                    size_t err_size)
+int cm_output_check(const char *path, char *const *inputs, int ninputs, char *err, size_t err_size)
 {
     struct stat out, in;
     if (stat(path, &out) == 0) {

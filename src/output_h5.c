@@ -71,6 +71,20 @@ cleanup:
     return rc;
 }
 
+int cm_h5_close_commit(hid_t file, int rc, const char *temporary, const char *path, char *err,
+                       size_t err_size)
+{
+    if (file >= 0 && H5Fclose(file) < 0 && rc == 0) {
+        snprintf(err, err_size, "%s: closing the HDF5 file failed", temporary);
+        rc = CM_EHDF5;
+    }
+    if (rc != 0) {
+        unlink(temporary);
+        return rc;
+    }
+    return cm_commit_file(temporary, path, err, err_size);
+}
+
 int cm_h5_write_attribute(hid_t file, const char *name, hid_t type, hsize_t count, const void *data)
 {
     int ok = 0;
@@ -123,13 +137,5 @@ int cm_results_write_h5(const char *path, const cm_results *results, char *err, 
 cleanup:
     if (text >= 0)
         H5Tclose(text);
-    if (file >= 0 && H5Fclose(file) < 0 && rc == 0) {
-        snprintf(err, err_size, "%s: closing the HDF5 file failed", temporary);
-        rc = CM_EHDF5;
-    }
-    if (rc != 0) {
-        unlink(temporary);
-        return rc;
-    }
-    return cm_commit_file(temporary, path, err, err_size);
+    return cm_h5_close_commit(file, rc, temporary, path, err, err_size);
 }

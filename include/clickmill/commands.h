@@ -4,6 +4,8 @@
 
 #include <mpi.h>
 
+#include "clickmill/plan.h"
+
 /* Exit codes shared by every command. */
 enum { CM_EXIT_OK = 0, CM_EXIT_FAILURE = 1, CM_EXIT_USAGE = 2 };
 
@@ -31,5 +33,12 @@ int cm_option_end(MPI_Comm comm, const char *command, int c, const char *usage, 
 
 /* Parses a non-negative integer option value; -1 on error. Local. */
 long long cm_option_count(const char *text);
+
+/* Parses a number in [lo, hi] into out; 0, or -1 on error. Local. */
+int cm_option_real(const char *text, double lo, double hi, double *out);
+
+/* Plans the read of the input files; on failure says why on rank 0 and returns the exit code
+ * (usage or failure), else -1. Collective. */
+int cm_command_plan(MPI_Comm comm, char *const *paths, int npaths, cm_plan *plan);
 
 #endif

@@ -29,4 +29,10 @@ int cm_h5_write_table(hid_t loc, const cm_result *table, const char *path, char 
 /* Writes an attribute: a scalar when count is 0, else a 1-D array. Returns 0 or -1. Local. */
 int cm_h5_write_attribute(hid_t loc, const char *name, hid_t type, hsize_t count, const void *data);
 
+/* Ends writing a file made under a temporary name: closes it (a failure to close is an error
+ * too); on success renames it to path, otherwise removes it. Returns rc, or the first error.
+ * Local. */
+int cm_h5_close_commit(hid_t file, int rc, const char *temporary, const char *path, char *err,
+                       size_t err_size);
+
 #endif

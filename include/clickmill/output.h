@@ -34,8 +34,7 @@ int cm_mkdirs(const char *path, char *err, size_t err_size);
 /* Checks before a long run that an output file can be written: not a directory, not one of
  * the inputs, and its temporary name can be created in its directory. Returns 0, CM_EUSAGE or
  * CM_EIO with the reason in err. Local. */
-int cm_output_check(const char *path, char *const *inputs, int ninputs, char *err,
-                    size_t err_size);
+int cm_output_check(const char *path, char *const *inputs, int ninputs, char *err, size_t err_size);
 
 /* Moves `temporary` to `path`, or removes it and reports why. Local. */
 int cm_commit_file(const char *temporary, const char *path, char *err, size_t err_size);
