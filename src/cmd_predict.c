@@ -78,7 +78,8 @@ static int write_predictions(const char *path, const cm_sample_row *rows, size_t
 }
 
 /* Rank 0: how well the predictions did, and how many used unseen values. */
-static void report(const cm_sample_row *rows, size_t count, const cm_model *model, double threshold)
+static void report(const cm_sample_row *rows, size_t count, const cm_model *model, double threshold,
+                   int64_t without_session)
 {
     double *scores = cm_xmalloc((count ? count : 1) * sizeof *scores);
     uint8_t *labels = cm_xmalloc(count ? count : 1);
@@ -107,6 +108,10 @@ static void report(const cm_sample_row *rows, size_t count, const cm_model *mode
                     "(scored as unseen)\n",
                     a, cm_dictionary_names[d]);
         }
+    if (without_session) {
+        cm_format_count(without_session, a, sizeof a);
+        fprintf(stderr, "clickmill: predict: %s events without a user_session (not used)\n", a);
+    }
     free(scores);
     free(labels);
 }
@@ -177,8 +182,13 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
         cm_model_free(&model);
         return exit_code;
     }
-    if (rank == 0 && output)
-        rc = cm_output_check(output, paths, argc - optind, err, sizeof err);
+    if (rank == 0 && output) {
+        char **others = cm_xmalloc(((size_t)(argc - optind) + 1) * sizeof *others);
+        memcpy(others, paths, (size_t)(argc - optind) * sizeof *others);
+        others[argc - optind] = (char *)model_path;
+        rc = cm_output_check(output, others, argc - optind + 1, err, sizeof err);
+        free(others);
+    }
     CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
     if (rc != 0) {
         cm_say(comm, "%s", err);
@@ -213,7 +223,7 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
         if (rc != 0)
             fprintf(stderr, "clickmill: %s\n", err);
         else if (!quiet)
-            report(rows, count, &model, threshold);
+            report(rows, count, &model, threshold, stats.events_without_session);
         free(rows);
     }
     CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));

@@ -386,9 +386,14 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
     int rc = 0;
     /* Fail before the long read, not after it, when an output cannot be written. */
     if (rank == 0) {
+        /* The inputs, then the model: an export may clobber neither. */
+        char **others = cm_xmalloc(((size_t)npaths + 1) * sizeof *others);
+        memcpy(others, paths, (size_t)npaths * sizeof *others);
+        others[npaths] = (char *)opts.model_path;
         rc = cm_output_check(opts.model_path, paths, npaths, err, sizeof err);
         if (rc == 0 && opts.export_path)
-            rc = cm_output_check(opts.export_path, paths, npaths, err, sizeof err);
+            rc = cm_output_check(opts.export_path, others, npaths + 1, err, sizeof err);
+        free(others);
     }
     CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
     if (rc != 0) {

@@ -289,6 +289,8 @@ void cm_vocabulary_build(MPI_Comm comm, const cm_table *local_items, const int64
     }
     vocab->nitems = nitems;
     vocab->item_ids = cm_xmalloc((nitems ? nitems : 1) * sizeof *vocab->item_ids);
+    vocab->item_category_hash =
+        cm_xmalloc((nitems ? nitems : 1) * sizeof *vocab->item_category_hash);
     at = item_keys;
     for (uint64_t i = 0; i < nitems; i++) {
         uint32_t len;
@@ -298,6 +300,10 @@ void cm_vocabulary_build(MPI_Comm comm, const cm_table *local_items, const int64
         item_parts(at, len, &code, &brand);
         cm_dictionary_ids(vocab->dicts, code.ptr, code.len, brand.ptr, brand.len,
                           vocab->item_ids[i]);
+        cm_text texts[CM_NDICTS];
+        derive(code.ptr, code.len, brand.ptr, brand.len, texts);
+        vocab->item_category_hash[i] =
+            cm_hash(texts[CM_DICT_CATEGORY].ptr, texts[CM_DICT_CATEGORY].len);
         at += len;
     }
     uint32_t *map = cm_xmalloc((local_items->count ? local_items->count : 1) * sizeof *map);
@@ -316,5 +322,6 @@ void cm_vocabulary_free(cm_vocabulary *vocab)
     for (int d = 0; d < CM_NDICTS; d++)
         cm_dictionary_free(&vocab->dicts[d]);
     free(vocab->item_ids);
+    free(vocab->item_category_hash);
     memset(vocab, 0, sizeof *vocab);
 }

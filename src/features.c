@@ -48,7 +48,7 @@ void cm_features_reset(cm_features *state)
     if (state->categories_used)
         memset(state->categories, 0, state->categories_cap * sizeof *state->categories);
     struct cm_product_seen *products = state->products;
-    uint32_t *categories = state->categories;
+    uint64_t *categories = state->categories;
     size_t products_cap = state->products_cap, categories_cap = state->categories_cap;
     memset(state, 0, sizeof *state);
     state->products = products;
@@ -102,11 +102,11 @@ static struct cm_product_seen *product_entry(cm_features *state, int64_t product
 }
 
 /* Adds a category to the set; returns 1 when it was new. */
-static int category_add(cm_features *state, uint32_t category)
+static int category_add(cm_features *state, uint64_t category_hash)
 {
     if ((state->categories_used + 1) * 2 > state->categories_cap) {
         size_t cap = state->categories_cap ? state->categories_cap * 2 : 16;
-        uint32_t *grown = cm_xcalloc(cap, sizeof *grown);
+        uint64_t *grown = cm_xcalloc(cap, sizeof *grown);
         for (size_t i = 0; i < state->categories_cap; i++) {
             if (!state->categories[i])
                 continue;
@@ -119,7 +119,7 @@ static int category_add(cm_features *state, uint32_t category)
         state->categories = grown;
         state->categories_cap = cap;
     }
-    uint32_t stored = category + 1;
+    uint64_t stored = category_hash ? category_hash : 1; /* 0 marks an empty slot */
     size_t s = mix(stored, state->categories_cap);
     while (state->categories[s] && state->categories[s] != stored)
         s = (s + 1) & (state->categories_cap - 1);
@@ -170,7 +170,7 @@ int cm_features_step(cm_features *state, const cm_feature_event *event, double x
         state->viewed_cents += event->price_cents;
         if (product->views++ == 0)
             state->products_viewed++;
-        if (category_add(state, event->ids[0]))
+        if (category_add(state, event->category_hash))
             state->categories_viewed++;
         break;
     case CM_TYPE_CART:

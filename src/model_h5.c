@@ -263,17 +263,34 @@ static int read_text_attribute(hid_t file, const char *name, char *out, size_t s
 static int dataset_rows(hid_t file, const char *name, hsize_t *rows, const char *path, char *err,
                         size_t err_size)
 {
-    hid_t set = -1, space = -1;
+    hid_t set = -1, space = -1, type = -1;
     int ok = 0;
+    size_t row_size = 0;
+    hsize_t stored = 0;
     if (H5Lexists(file, name, H5P_DEFAULT) > 0 && (set = H5Dopen2(file, name, H5P_DEFAULT)) >= 0 &&
-        (space = H5Dget_space(set)) >= 0 && H5Sget_simple_extent_ndims(space) == 1)
+        (space = H5Dget_space(set)) >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
+        (type = H5Dget_type(set)) >= 0) {
         ok = H5Sget_simple_extent_dims(space, rows, NULL) == 1;
+        row_size = H5Tget_size(type);
+        stored = H5Dget_storage_size(set);
+    }
+    if (type >= 0)
+        H5Tclose(type);
     if (space >= 0)
         H5Sclose(space);
     if (set >= 0)
         H5Dclose(set);
     if (!ok) {
         snprintf(err, err_size, "%s: the model has no readable dataset '%s'", path, name);
+        return CM_EINPUT;
+    }
+    /* clickmill writes every dataset whole and uncompressed: a dataset that declares more rows
+       than it stores is damaged, and is refused before anything is allocated for it. */
+    if (row_size == 0 || *rows > stored / row_size) {
+        snprintf(err, err_size,
+                 "%s: dataset '%s' declares %llu rows but stores %llu bytes "
+                 "(damaged, or not written by clickmill)",
+                 path, name, (unsigned long long)*rows, (unsigned long long)stored);
         return CM_EINPUT;
     }
     return 0;
@@ -350,15 +367,15 @@ static int read_features(hid_t file, cm_model *model, const char *path, char *er
     char **names = NULL;
     double *sums = NULL;
     int rc = dataset_rows(file, "features", &rows, path, err, err_size);
-    if (rc == 0)
-        rc = read_text_column(file, "features", "name", rows, &names, path, err, err_size);
-    if (rc == 0)
-        rc = read_real_column(file, "features", "importance_sum", rows, &sums, path, err, err_size);
     if (rc == 0 && rows != CM_NFEATURES) {
         snprintf(err, err_size, "%s: the model has %llu features, this clickmill uses %d", path,
                  (unsigned long long)rows, CM_NFEATURES);
         rc = CM_EINPUT;
     }
+    if (rc == 0)
+        rc = read_text_column(file, "features", "name", rows, &names, path, err, err_size);
+    if (rc == 0)
+        rc = read_real_column(file, "features", "importance_sum", rows, &sums, path, err, err_size);
     for (int f = 0; rc == 0 && f < CM_NFEATURES; f++) {
         if (strcmp(names[f], cm_feature_defs[f].name) != 0) {
             snprintf(err, err_size, "%s: feature %d is '%s', this clickmill's is '%s'", path, f,
@@ -367,7 +384,7 @@ static int read_features(hid_t file, cm_model *model, const char *path, char *er
         }
         model->forest.importance[f] = sums[f];
     }
-    free_texts(names, rc == 0 || names ? rows : 0);
+    free_texts(names, names ? rows : 0);
     free(sums);
     return rc;
 }
@@ -497,8 +514,16 @@ static int read_metrics(hid_t file, cm_model *model, const char *path, char *err
         char values[2][8];
         rc = read_member(file, "metrics", metric_fields[m].col.name, type, 8, values, path, err,
                          err_size);
-        for (int s = 0; s < 2 && rc == 0; s++)
+        for (int s = 0; s < 2 && rc == 0; s++) {
+            int64_t count;
+            memcpy(&count, values[s], 8);
+            if (metric_fields[m].col.type == CM_CELL_INT && (count < 0 || count > INT64_MAX / 4)) {
+                snprintf(err, err_size, "%s: metric '%s' is %lld", path, metric_fields[m].col.name,
+                         (long long)count);
+                rc = CM_EINPUT;
+            }
             memcpy((char *)sets[s] + metric_fields[m].offset, values[s], 8);
+        }
     }
     const char *curves[2] = {"roc", "pr"};
     const cm_column_def *cols[2] = {roc_cols, pr_cols};

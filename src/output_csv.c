@@ -125,17 +125,20 @@ int cm_mkdirs(const char *path, char *err, size_t err_size)
 int cm_output_check(const char *path, char *const *inputs, int ninputs, char *err, size_t err_size)
 {
     struct stat out, in;
-    if (stat(path, &out) == 0) {
-        if (S_ISDIR(out.st_mode)) {
-            snprintf(err, err_size, "%s: is a directory; give a file name", path);
+    int exists = stat(path, &out) == 0;
+    if (exists && S_ISDIR(out.st_mode)) {
+        snprintf(err, err_size, "%s: is a directory; give a file name", path);
+        return CM_EUSAGE;
+    }
+    for (int i = 0; i < ninputs; i++)
+        if (strcmp(inputs[i], path) == 0 || (exists && stat(inputs[i], &in) == 0 &&
+                                             in.st_dev == out.st_dev && in.st_ino == out.st_ino)) {
+            snprintf(err, err_size,
+                     "%s: is also an input or another output; refusing to "
+                     "overwrite it",
+                     path);
             return CM_EUSAGE;
         }
-        for (int i = 0; i < ninputs; i++)
-            if (stat(inputs[i], &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
-                snprintf(err, err_size, "%s: is also an input; refusing to overwrite it", path);
-                return CM_EUSAGE;
-            }
-    }
     char temporary[4200];
     snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
     FILE *probe = fopen(temporary, "w");

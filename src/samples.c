@@ -66,8 +66,9 @@ static void extract_session(const cm_session_event *events, size_t count,
     size_t nwaiting = 0;
     for (size_t i = 0; i < count; i++) {
         const cm_session_event *record = &events[i];
-        cm_feature_event event = {
-            record->time, record->type, record->product_id, record->price_cents, {0, 0, 0}};
+        cm_feature_event event = {record->time,       record->type,
+                                  record->product_id, record->price_cents,
+                                  {0, 0, 0},          vocab->item_category_hash[record->item]};
         memcpy(event.ids, vocab->item_ids[record->item], sizeof event.ids);
         double x[CM_NFEATURES];
         if (!cm_features_step(state, &event, x))
@@ -136,7 +137,9 @@ int cm_samples_build(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *sca
         comm, MPI_Allreduce(&shuffle.max_time, &stats->last_time, 1, MPI_INT64_T, MPI_MAX, comm));
 
     /* Training: the dictionaries count only the events on the training side of the split. */
-    int64_t cutoff = split ? cm_split_cutoff(split, stats->last_time) : 0;
+    /* With no accepted row there is no last day (and no sample either). */
+    int64_t cutoff =
+        split && stats->last_time != INT64_MIN ? cm_split_cutoff(split, stats->last_time) : 0;
     int64_t *counts = NULL;
     if (split) {
         counts = cm_xcalloc(shuffle.items.count ? shuffle.items.count : 1, sizeof *counts);

@@ -135,6 +135,9 @@ int cm_shuffle_sink(void *ctx, const cm_event *event)
     (*count)++;
     /* The item id is the entry's index: its row's place in the values array (one column). */
     size_t item = (size_t)(count - shuffle->items.values);
+    /* The file order key holds a byte offset below 1 TiB and a file index below 2^24. */
+    if ((uint64_t)event->offset >> ORDER_OFFSET_BITS || (uint64_t)event->file >> 24)
+        return CM_ERANGE;
     if (shuffle->count == shuffle->cap) {
         shuffle->cap = shuffle->cap ? shuffle->cap * 2 : 1 << 16;
         shuffle->events = cm_xrealloc(shuffle->events, shuffle->cap * sizeof *shuffle->events);

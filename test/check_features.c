@@ -24,6 +24,12 @@ static uint64_t rng_next(uint64_t *state)
 /* 2019-10-01 10:00:00 UTC, a Tuesday. */
 #define T0 ((int64_t)1569888000 + 10 * 3600)
 
+/* Distinct categories by their text's hash: here a function of the test's category id. */
+static uint64_t category_hash(uint32_t category)
+{
+    return ((uint64_t)category + 1) * 0x9E3779B97F4A7C15ULL;
+}
+
 static cm_feature_event ev(int64_t time, int type, int64_t product, int64_t cents,
                            uint32_t category, uint32_t product_type, uint32_t brand)
 {
@@ -31,7 +37,8 @@ static cm_feature_event ev(int64_t time, int type, int64_t product, int64_t cent
                               .type = type,
                               .product_id = product,
                               .price_cents = cents,
-                              .ids = {category, product_type, brand}};
+                              .ids = {category, product_type, brand},
+                              .category_hash = category_hash(category)};
 }
 
 /* One emitted sample: the event that decided it and its features. */
@@ -190,10 +197,21 @@ static const cm_feature_event hand_session[] = {
 };
 enum { HAND_N = sizeof hand_session / sizeof hand_session[0] };
 
+/* The hand session with each event's category hash filled in from its category id. */
+static const cm_feature_event *hand_events(void)
+{
+    static cm_feature_event events[HAND_N];
+    for (int i = 0; i < HAND_N; i++) {
+        events[i] = hand_session[i];
+        events[i].category_hash = category_hash(events[i].ids[0]);
+    }
+    return events;
+}
+
 START_TEST(test_hand_worked_session)
 {
     sample got[HAND_N];
-    size_t count = run_fresh(hand_session, HAND_N, got);
+    size_t count = run_fresh(hand_events(), HAND_N, got);
     ck_assert_uint_eq(count, 3);
     ck_assert_uint_eq(got[0].at, 4);
     ck_assert_uint_eq(got[1].at, 9);
@@ -356,6 +374,7 @@ START_TEST(test_no_leak_from_later_events)
                         altered[n].type = (altered[n].type + 1) % 4;
                         altered[n].price_cents += 999;
                         altered[n].ids[0] += 3;
+                        altered[n].category_hash = category_hash(altered[n].ids[0]);
                         n++;
                     }
                 } else { /* the future with every other event removed */
@@ -511,6 +530,26 @@ START_TEST(test_purchase_without_cart)
     ck_assert_double_eq(got[0].x[CM_F_VIEWS_OF_PRODUCT], 0);
     ck_assert_double_eq(got[0].x[CM_F_PRODUCTS_VIEWED], 0);
     ck_assert_double_eq(got[0].x[CM_F_SECONDS_IN_SESSION], 2);
+}
+END_TEST
+
+START_TEST(test_unseen_categories_stay_distinct)
+{
+    /* Three categories the model never saw share the "unseen" id 40, but they are three
+       categories: counted by their text's hash, not by the id. */
+    cm_feature_event events[] = {
+        ev(T0, CM_TYPE_VIEW, 1, 100, 40, 1, 1),     ev(T0 + 1, CM_TYPE_VIEW, 2, 100, 40, 1, 1),
+        ev(T0 + 2, CM_TYPE_VIEW, 3, 100, 40, 1, 1), ev(T0 + 3, CM_TYPE_VIEW, 4, 100, 40, 1, 1),
+        ev(T0 + 4, CM_TYPE_CART, 4, 100, 40, 1, 1),
+    };
+    events[0].category_hash = 111;
+    events[1].category_hash = 222;
+    events[2].category_hash = 333;
+    events[3].category_hash = 222;
+    sample got[1];
+    ck_assert_uint_eq(run_fresh(events, 5, got), 1);
+    ck_assert_double_eq(got[0].x[CM_F_CATEGORIES_VIEWED], 3);
+    ck_assert_double_eq(got[0].x[CM_F_PRODUCTS_VIEWED], 4);
 }
 END_TEST
 
@@ -702,6 +741,7 @@ static Suite *features_suite(void)
     tcase_add_test(limits, test_many_products);
     tcase_add_test(limits, test_first_event_cart_and_free_views);
     tcase_add_test(limits, test_purchase_without_cart);
+    tcase_add_test(limits, test_unseen_categories_stay_distinct);
     suite_add_tcase(suite, limits);
     return suite;
 }

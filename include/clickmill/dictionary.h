@@ -41,6 +41,7 @@ typedef struct {
     cm_dictionary dicts[CM_NDICTS];
     size_t nitems;
     uint32_t (*item_ids)[CM_NDICTS]; /* per global item */
+    uint64_t *item_category_hash;    /* per global item: cm_hash of its derived category */
 } cm_vocabulary;
 
 /* Builds the vocabulary from the pairs every rank saw (a table keyed (category_code, brand),

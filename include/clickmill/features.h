@@ -40,7 +40,9 @@ typedef struct {
     int type;     /* CM_TYPE_* */
     int64_t product_id;
     int64_t price_cents;
-    uint32_t ids[3]; /* category, product type, brand: dictionary ids (CM_DICT_*) */
+    uint32_t ids[3];        /* category, product type, brand: dictionary ids (CM_DICT_*) */
+    uint64_t category_hash; /* cm_hash of the derived category's text: distinct categories
+                               are counted by it, since every unseen category has one id */
 } cm_feature_event;
 
 /* The state of one session: counts, times and small sets of what it has seen so far. */
@@ -51,7 +53,7 @@ typedef struct {
     size_t products_viewed, categories_viewed;
     struct cm_product_seen *products; /* open addressing on product_id */
     size_t products_used, products_cap;
-    uint32_t *categories; /* open addressing set of category id + 1 */
+    uint64_t *categories; /* open addressing set of category hashes (0 stored as 1) */
     size_t categories_used, categories_cap;
 } cm_features;
 

@@ -31,8 +31,9 @@ int cm_results_write_h5(const char *path, const cm_results *results, char *err, 
 /* Creates a directory and its parents if missing. Returns 0 or CM_EIO. Local. */
 int cm_mkdirs(const char *path, char *err, size_t err_size);
 
-/* Checks before a long run that an output file can be written: not a directory, not one of
- * the inputs, and its temporary name can be created in its directory. Returns 0, CM_EUSAGE or
+/* Checks before a long run that an output file can be written: not a directory, none of the
+ * given other files (the inputs, and the other outputs: by name or by being the same file),
+ * and its temporary name can be created in its directory. Returns 0, CM_EUSAGE or
  * CM_EIO with the reason in err. Local. */
 int cm_output_check(const char *path, char *const *inputs, int ninputs, char *err, size_t err_size);
 

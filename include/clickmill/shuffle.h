@@ -59,7 +59,9 @@ typedef struct {
 void cm_shuffle_init(cm_shuffle *shuffle);
 void cm_shuffle_free(cm_shuffle *shuffle);
 
-/* A cm_event_sink (ctx: a cm_shuffle): keeps the event as a record and counts its item. Local. */
+/* A cm_event_sink (ctx: a cm_shuffle): keeps the event as a record and counts its item.
+ * Returns CM_ERANGE for a row at a byte offset of 1 TiB or more, which the file-order key
+ * cannot hold. Local. */
 int cm_shuffle_sink(void *ctx, const cm_event *event);
 
 /* Keeps only sessions that hold a cart event somewhere (any rank), replaces each record's item
