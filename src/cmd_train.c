@@ -441,6 +441,11 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
                    "all); choose a fraction further from %s",
                    opts.test_fraction, counts[0] ? "test" : "training", (long long)stats.samples,
                    counts[0] ? "0" : "1");
+        else if (stats.first_time / 86400 == stats.last_time / 86400)
+            cm_say(comm,
+                   "train: the data covers one day only (%s), so there is no earlier "
+                   "day to train on; split by session with --test-fraction 0.2",
+                   first);
         else if (counts[0] == 0)
             cm_say(comm,
                    "train: the data runs from %s to %s, so a test set of the last %d "

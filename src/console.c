@@ -452,9 +452,9 @@ void cm_console_model(FILE *out, const cm_model *model, int top_features)
     metric_line(out, "accuracy", t->accuracy, t->base_accuracy, r->accuracy);
     metric_line(out, "balanced accuracy", t->balanced_accuracy, t->base_balanced_accuracy,
                 r->balanced_accuracy);
-    metric_line(out, "precision", t->precision, 0, r->precision);
-    metric_line(out, "recall", t->recall, 0, r->recall);
-    metric_line(out, "F1", t->f1, 0, r->f1);
+    metric_line(out, "precision", t->precision, t->base_precision, r->precision);
+    metric_line(out, "recall", t->recall, t->base_recall, r->recall);
+    metric_line(out, "F1", t->f1, t->base_f1, r->f1);
     metric_line(out, "ROC AUC", t->roc_auc, t->base_roc_auc, r->roc_auc);
     metric_line(out, "PR AUC", t->pr_auc, t->base_pr_auc, r->pr_auc);
     metric_line(out, "log loss", t->log_loss, t->base_log_loss, r->log_loss);

@@ -74,6 +74,12 @@ void cm_metrics_compute(const double *scores, const uint8_t *labels, size_t n, d
     int majority_buys = prior >= 0.5;
     m->base_accuracy = ratio((double)(majority_buys ? m->positives : negatives), (double)n);
     m->base_balanced_accuracy = 0.5;
+    if (majority_buys) { /* every sample predicted bought */
+        m->base_precision = ratio((double)m->positives, (double)n);
+        m->base_recall = m->positives ? 1.0 : 0.0;
+        m->base_f1 =
+            ratio(2.0 * m->base_precision * m->base_recall, m->base_precision + m->base_recall);
+    }
     m->base_roc_auc = 0.5;
     m->base_pr_auc = ratio((double)m->positives, (double)n);
 

@@ -545,7 +545,15 @@ START_TEST(test_baseline_prior)
     ck_assert_double_eq_tol(m.base_accuracy, 3.0 / 8, TOL); /* "buys" is right 3 times */
     ck_assert_double_eq_tol(m.base_pr_auc, 3.0 / 8, TOL);
     ck_assert_double_eq_tol(m.base_log_loss, -(3 * log(0.7) + 5 * log(0.3)) / 8, TOL);
+    /* Predicting "buys" for all 8: precision 3/8, recall 1, F1 2 * 3/8 / (3/8 + 1) = 6/11. */
+    ck_assert_double_eq_tol(m.base_precision, 3.0 / 8, TOL);
+    ck_assert_double_eq_tol(m.base_recall, 1.0, TOL);
+    ck_assert_double_eq_tol(m.base_f1, 6.0 / 11, TOL);
     cm_metrics_compute(scores, labels, 8, 0.5, 0.3, &m, NULL, NULL);
+    /* Predicting "does not buy" for all: no predicted purchase, so 0, 0 and 0. */
+    ck_assert_double_eq(m.base_precision, 0.0);
+    ck_assert_double_eq(m.base_recall, 0.0);
+    ck_assert_double_eq(m.base_f1, 0.0);
     ck_assert_double_eq_tol(m.base_accuracy, 5.0 / 8, TOL);
     ck_assert_double_eq_tol(m.base_pr_auc, 3.0 / 8, TOL);
     ck_assert_double_eq_tol(m.base_log_loss, -(3 * log(0.3) + 5 * log(0.7)) / 8, TOL);

@@ -16,7 +16,8 @@ typedef struct {
     double log_loss;
     /* The majority-class baseline: predicts the training set's majority class for every
        sample, with the training set's purchase rate as its probability. */
-    double base_accuracy, base_balanced_accuracy, base_log_loss, base_roc_auc, base_pr_auc;
+    double base_accuracy, base_balanced_accuracy, base_precision, base_recall, base_f1;
+    double base_log_loss, base_roc_auc, base_pr_auc;
 } cm_metrics;
 
 /* A curve as at most CM_CURVE_POINTS points (x, y), thinned evenly along the threshold. */
