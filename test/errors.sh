@@ -26,6 +26,8 @@
 # `N passed, N failed`; the exit status is non-zero when a check failed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+# shellcheck source-path=SCRIPTDIR/..
+. test/lib.sh
 
 CLICKMILL=${CLICKMILL:-bin/clickmill}
 MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe -np}
@@ -40,25 +42,15 @@ SESSION=72d76fde-8bb3-4e00-8c23-a032dfed738c
 TABLES="funnel categories category_brands category_products brands days hours"
 first_np=${RANKS%% *}
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/clickmill-errors.XXXXXX") || exit 1
-if [ "${KEEP_TMP:-0}" = 1 ]; then
-  trap 'echo "# scratch kept in $T"' EXIT
-else
-  trap 'rm -rf "$T"' EXIT
-fi
-W=$T # the current section's work directory
-
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; }
-diag() { sed -e 's/[^[:print:]\t]/?/g' -e 's/^/#   /' | cut -c1-220 | head -n "${1:-8}"; }
+scratch_dir clickmill-errors
+W=$TMP # the current section's work directory
 
 if [ ! -x "$CLICKMILL" ] && [ "$CLICKMILL" = bin/clickmill ]; then
-  make -s bin/clickmill >"$T/make.log" 2>&1 || diag 20 <"$T/make.log"
+  make -s bin/clickmill >"$TMP/make.log" 2>&1 || diag 20 <"$TMP/make.log"
 fi
 if [ ! -x "$CLICKMILL" ]; then
-  not_ok "the binary $CLICKMILL exists (run make)"
-  echo "0 passed, 1 failed"
-  exit 1
+  notok "the binary $CLICKMILL exists (run make)"
+  finish
 fi
 
 # run NP ARG...: runs clickmill on NP ranks; sets $st; output in $W/stdout and $W/stderr.
@@ -66,7 +58,7 @@ run() {
   local np=$1
   shift
   # shellcheck disable=SC2086  # MPIRUN is a command line
-  timeout -k 5 "$RUN_TIMEOUT" $MPIRUN "$np" "$CLICKMILL" "$@" >"$W/stdout" 2>"$W/stderr" </dev/null
+  with_timeout $MPIRUN "$np" "$CLICKMILL" "$@" >"$W/stdout" 2>"$W/stderr" </dev/null
   st=$?
 }
 
@@ -78,14 +70,14 @@ expect_exit() {
   else
     local why="got $st"
     [ "$st" -eq 124 ] && why="timed out after ${RUN_TIMEOUT}s"
-    not_ok "$name: exit $want ($why)"
+    notok "$name: exit $want ($why)"
     diag <"$W/stderr"
   fi
   if [ "$st" -lt 128 ] && [ "$st" -ne 124 ] &&
     ! grep -Eq 'exited on signal|Segmentation fault|core dumped|MPI_ABORT was invoked|Aborted|AddressSanitizer' "$W/stderr"; then
     ok "$name: no signal, core dump or abort"
   else
-    not_ok "$name: no signal, core dump or abort (exit $st)"
+    notok "$name: no signal, core dump or abort (exit $st)"
     grep -E 'signal|Segmentation|core|MPI_ABORT|Abort|Sanitizer' "$W/stderr" | diag 4
   fi
 }
@@ -100,7 +92,7 @@ expect_err() {
   if [ -z "$missing" ]; then
     ok "$name: stderr says $(printf "'%s' " "$@")"
   else
-    not_ok "$name: stderr lacks$missing"
+    notok "$name: stderr lacks$missing"
     diag 12 <"$W/stderr"
   fi
 }
@@ -112,7 +104,7 @@ expect_counts() {
   if [ "$got" = "$rows,$rejected" ]; then
     ok "$name: summary rows=$rows rows_rejected=$rejected"
   else
-    not_ok "$name: summary rows=$rows rows_rejected=$rejected (got '${got:-no summary.csv}')"
+    notok "$name: summary rows=$rows rows_rejected=$rejected (got '${got:-no summary.csv}')"
   fi
 }
 
@@ -128,7 +120,7 @@ expect_same_tables() {
   if [ -z "$differ" ]; then
     ok "$name: tables equal those of the file without its bad lines"
   else
-    not_ok "$name: tables differ from those of the file without its bad lines:$differ"
+    notok "$name: tables differ from those of the file without its bad lines:$differ"
     for t in $differ; do
       diff "$ref/tables/$t.csv" "$dir/tables/$t.csv" 2>&1 | diag 6
     done
@@ -138,22 +130,15 @@ expect_same_tables() {
 # expect_no_tables NAME DIR: a failed run leaves no table behind.
 expect_no_tables() {
   if [ -e "$2/tables/summary.csv" ] || [ -e "$2/results.h5" ]; then
-    not_ok "$1: no tables written after the failure"
+    notok "$1: no tables written after the failure"
   else
     ok "$1: no tables written after the failure"
   fi
 }
 
-# check NAME COMMAND...: ok when the command succeeds.
-check() {
-  local name=$1
-  shift
-  if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-
 # same_as_clean NAME FILE SED_SCRIPT: a test-mistake guard: FILE minus its bad lines is clean.csv.
 same_as_clean() {
-  sed "$3" "$2" | cmp -s - "$CLEAN" || not_ok "$1: test mistake: the fixture minus its bad lines is not clean.csv"
+  sed "$3" "$2" | cmp -s - "$CLEAN" || notok "$1: test mistake: the fixture minus its bad lines is not clean.csv"
 }
 
 offset_of_line() { head -n $(($2 - 1)) "$1" | wc -c | tr -d ' '; }
@@ -192,14 +177,14 @@ B251=$(head -c 251 /dev/zero | tr '\0' b)
 sec_reference() {
   local np differ t
   for np in $RANKS; do
-    run "$np" analyze --quiet --out "$T/ref.$np" "$CLEAN"
+    run "$np" analyze --quiet --out "$TMP/ref.$np" "$CLEAN"
     expect_exit "clean.csv [np=$np]" 0
-    expect_counts "clean.csv [np=$np]" "$T/ref.$np" "$CLEAN_ROWS" 0
+    expect_counts "clean.csv [np=$np]" "$TMP/ref.$np" "$CLEAN_ROWS" 0
   done
   for np in $RANKS; do
     [ "$np" = "$first_np" ] && continue
     differ=""
-    for t in summary $TABLES; do cmp -s "$T/ref.$np/tables/$t.csv" "$T/ref.$first_np/tables/$t.csv" || differ="$differ $t"; done
+    for t in summary $TABLES; do cmp -s "$TMP/ref.$np/tables/$t.csv" "$TMP/ref.$first_np/tables/$t.csv" || differ="$differ $t"; done
     check "clean.csv: np=$np tables identical to np=$first_np's${differ:+ (differ:$differ)}" test -z "$differ"
   done
 }
@@ -207,22 +192,22 @@ sec_reference() {
 sec_input_files() {
   local np
   for np in $RANKS; do
-    run "$np" analyze --quiet --out "$W/o.missing.$np" "$T/nosuch.csv"
+    run "$np" analyze --quiet --out "$W/o.missing.$np" "$TMP/nosuch.csv"
     expect_exit "missing file [np=$np]" 1
-    expect_err "missing file [np=$np]" "$T/nosuch.csv" "cannot open" "No such file"
+    expect_err "missing file [np=$np]" "$TMP/nosuch.csv" "cannot open" "No such file"
     expect_no_tables "missing file [np=$np]" "$W/o.missing.$np"
 
-    run "$np" analyze --quiet --out "$W/o.missing2.$np" "$CLEAN" "$T/nosuch2.csv"
+    run "$np" analyze --quiet --out "$W/o.missing2.$np" "$CLEAN" "$TMP/nosuch2.csv"
     expect_exit "missing second file [np=$np]" 1
-    expect_err "missing second file [np=$np]" "$T/nosuch2.csv" "cannot open"
+    expect_err "missing second file [np=$np]" "$TMP/nosuch2.csv" "cannot open"
 
     run "$np" analyze --quiet --out "$W/o.dir.$np" "$D"
     expect_exit "directory as input [np=$np]" 1
     expect_err "directory as input [np=$np]" "$D" "is a directory"
 
-    run "$np" analyze --quiet --out "$W/o.empty.$np" "$T/empty.csv"
+    run "$np" analyze --quiet --out "$W/o.empty.$np" "$TMP/empty.csv"
     expect_exit "empty file [np=$np]" 1
-    expect_err "empty file [np=$np]" "$T/empty.csv" "empty"
+    expect_err "empty file [np=$np]" "$TMP/empty.csv" "empty"
     expect_no_tables "empty file [np=$np]" "$W/o.empty.$np"
 
     run "$np" analyze --quiet --out "$W/o.nocol.$np" "$D/no_price.csv"
@@ -262,7 +247,7 @@ sec_bom_crlf() {
       run "$np" analyze --quiet --out "$W/o.$f.$np" "$W/$f.csv"
       expect_exit "$f.csv [np=$np]" 0
       expect_counts "$f.csv [np=$np]" "$W/o.$f.$np" "$CLEAN_ROWS" 0
-      expect_same_tables "$f.csv [np=$np]" "$W/o.$f.$np" "$T/ref.$np"
+      expect_same_tables "$f.csv [np=$np]" "$W/o.$f.$np" "$TMP/ref.$np"
     done
   done
 }
@@ -303,7 +288,7 @@ sec_bad_row() {
     expect_err "$name [np=$np]" "$f:4 (byte $off4): $text"
     expect_err "$name [np=$np]" "$f:13 (byte $off13): $text"
     expect_counts "$name [np=$np]" "$W/o.$np" "$CLEAN_ROWS" 2
-    expect_same_tables "$name [np=$np]" "$W/o.$np" "$T/ref.$np"
+    expect_same_tables "$name [np=$np]" "$W/o.$np" "$TMP/ref.$np"
   done
 }
 
@@ -354,11 +339,11 @@ sec_rows_bad() {
     done
     expect_err "rows_bad.csv [np=$np]: first 10 reports" "${want[@]}"
     expect_counts "rows_bad.csv [np=$np]" "$o" "$CLEAN_ROWS" 12
-    expect_same_tables "rows_bad.csv [np=$np]" "$o" "$T/ref.$np"
+    expect_same_tables "rows_bad.csv [np=$np]" "$o" "$TMP/ref.$np"
     if cmp -s "$W/rejects.$np.csv" "$W/rejects.expected"; then
       ok "rows_bad.csv [np=$np]: --rejects file lists every bad line (file, line, offset, reason, text)"
     else
-      not_ok "rows_bad.csv [np=$np]: --rejects file lists every bad line (file, line, offset, reason, text)"
+      notok "rows_bad.csv [np=$np]: --rejects file lists every bad line (file, line, offset, reason, text)"
       diff "$W/rejects.expected" "$W/rejects.$np.csv" 2>&1 | diag 10
     fi
     check "rows_bad.csv [np=$np]: --rejects hand-checked row '$RB,7,696,bad_time,\"2019-10-01T09:16:02Z,...'" \
@@ -374,7 +359,7 @@ sec_rows_bad() {
     run "$np" analyze --quiet --out "$o" --rejects "$W/rejects.crlf.$np.csv" "$W/rows_bad_crlf.csv"
     expect_exit "rows_bad.csv CRLF [np=$np]" 0
     expect_counts "rows_bad.csv CRLF [np=$np]" "$o" "$CLEAN_ROWS" 12
-    expect_same_tables "rows_bad.csv CRLF [np=$np]" "$o" "$T/ref.$np"
+    expect_same_tables "rows_bad.csv CRLF [np=$np]" "$o" "$TMP/ref.$np"
     check "rows_bad.csv CRLF [np=$np]: --rejects has the LF file's lines and reasons" \
       test "$(cut -d, -f2,4 "$W/rejects.crlf.$np.csv")" = "$(cut -d, -f2,4 "$W/rejects.expected")"
   done
@@ -403,14 +388,14 @@ sec_max_rejects() {
     expect_exit "one bad row, --max-rejects 1 [np=$np]" 0
     expect_err "one bad row, --max-rejects 1 [np=$np]" "$D/one_bad.csv:8 (byte 854): product_id, category_id or user_id"
     expect_counts "one bad row, --max-rejects 1 [np=$np]" "$W/o.mr1.$np" "$CLEAN_ROWS" 1
-    expect_same_tables "one bad row, --max-rejects 1 [np=$np]" "$W/o.mr1.$np" "$T/ref.$np"
+    expect_same_tables "one bad row, --max-rejects 1 [np=$np]" "$W/o.mr1.$np" "$TMP/ref.$np"
 
     run "$np" analyze --quiet --max-rejects 5 --out "$W/o.mr5.$np" "$D/three_bad.csv"
     expect_exit "three bad rows, --max-rejects 5 [np=$np]" 0
     expect_err "three bad rows, --max-rejects 5 [np=$np]" "clickmill: 3 rows rejected: field_count 1 bad_time 1 bad_price 1" \
       "$D/three_bad.csv:3 (byte 213): price" "$D/three_bad.csv:9 (byte 980): event_time" "$D/three_bad.csv:14 (byte 1660): wrong number"
     expect_counts "three bad rows, --max-rejects 5 [np=$np]" "$W/o.mr5.$np" "$CLEAN_ROWS" 3
-    expect_same_tables "three bad rows, --max-rejects 5 [np=$np]" "$W/o.mr5.$np" "$T/ref.$np"
+    expect_same_tables "three bad rows, --max-rejects 5 [np=$np]" "$W/o.mr5.$np" "$TMP/ref.$np"
 
     run "$np" analyze --quiet --max-rejects 3 --out "$W/o.mr3.$np" "$D/three_bad.csv"
     expect_exit "three bad rows, --max-rejects 3 [np=$np]" 0
@@ -457,7 +442,7 @@ sec_quoted_newline() {
     expect_err "quoted newline [np=$np]" "clickmill: 2 rows rejected: quoting 2" \
       "$QN:6 (byte 625): unterminated or misplaced quote" "$QN:7 (byte 690): unterminated or misplaced quote"
     expect_counts "quoted newline [np=$np]" "$o" "$CLEAN_ROWS" 2
-    expect_same_tables "quoted newline [np=$np]" "$o" "$T/ref.$first_np"
+    expect_same_tables "quoted newline [np=$np]" "$o" "$TMP/ref.$first_np"
     if [ "$np" != "$qn_first" ]; then
       differ=""
       for t in summary $TABLES; do cmp -s "$o/tables/$t.csv" "$W/o.$qn_first/tables/$t.csv" || differ="$differ $t"; done
@@ -511,12 +496,12 @@ sec_outputs() {
     run "$np" analyze --quiet --out /proc/forbidden/x "$CLEAN"
     expect_exit "--out /proc/forbidden/x [np=$np]" 1
     expect_err "--out /proc/forbidden/x [np=$np]" "/proc/forbidden" "cannot create directory"
-    run "$np" analyze --quiet --out "$T/regular.txt/x" "$CLEAN"
+    run "$np" analyze --quiet --out "$TMP/regular.txt/x" "$CLEAN"
     expect_exit "--out below a regular file [np=$np]" 1
-    expect_err "--out below a regular file [np=$np]" "$T/regular.txt" "not a directory"
-    run "$np" analyze --quiet --out "$T/regular.txt" "$CLEAN"
+    expect_err "--out below a regular file [np=$np]" "$TMP/regular.txt" "not a directory"
+    run "$np" analyze --quiet --out "$TMP/regular.txt" "$CLEAN"
     expect_exit "--out is a regular file [np=$np]" 1
-    expect_err "--out is a regular file [np=$np]" "$T/regular.txt" "not a directory"
+    expect_err "--out is a regular file [np=$np]" "$TMP/regular.txt" "not a directory"
     run "$np" analyze --quiet --out "$W/o.rj.$np" --rejects "$W/nodir/rejects.csv" "$D/one_bad.csv"
     expect_exit "--rejects in a missing directory [np=$np]" 1
     expect_err "--rejects in a missing directory [np=$np]" "$W/nodir/rejects.csv" "rejects file"
@@ -544,7 +529,7 @@ sec_journey() {
       if cmp -s "$W/stdout" "$W/journey.expected"; then
         ok "$name [np=$np]: the session's 5 events in time order"
       else
-        not_ok "$name [np=$np]: the session's 5 events in time order"
+        notok "$name [np=$np]: the session's 5 events in time order"
         diff "$W/journey.expected" "$W/stdout" 2>&1 | diag 10
       fi
     done
@@ -567,15 +552,15 @@ sec_journey() {
     expect_err "journey with --session and --user [np=$np]" "exactly one"
     run "$np" journey --quiet "$CLEAN"
     expect_exit "journey with neither --session nor --user [np=$np]" 2
-    run "$np" journey --quiet --session "$SESSION" "$T/nosuch.csv"
+    run "$np" journey --quiet --session "$SESSION" "$TMP/nosuch.csv"
     expect_exit "journey, missing file [np=$np]" 1
-    expect_err "journey, missing file [np=$np]" "$T/nosuch.csv" "cannot open"
+    expect_err "journey, missing file [np=$np]" "$TMP/nosuch.csv" "cannot open"
   done
 }
 
 # ================================================================ driver
-: >"$T/empty.csv"
-echo "not a csv" >"$T/regular.txt"
+: >"$TMP/empty.csv"
+echo "not a csv" >"$TMP/regular.txt"
 
 nsec=0
 # start NAME FUNCTION ARG...: runs a section in the background, at most JOBS at a time.
@@ -584,8 +569,8 @@ start() {
   shift
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n 2>/dev/null || sleep 0.2; done
   nsec=$((nsec + 1))
-  mkdir -p "$T/w.$name"
-  (W="$T/w.$name" && "$@") >"$T/log.$(printf %03d $nsec)" 2>&1 &
+  mkdir -p "$TMP/w.$name"
+  (W="$TMP/w.$name" && "$@") >"$TMP/log.$(printf %03d $nsec)" 2>&1 &
 }
 
 start reference sec_reference
@@ -604,8 +589,8 @@ start outputs sec_outputs
 start journey sec_journey
 wait
 
-cat "$T"/log.*
-passed=$(cat "$T"/log.* | grep -c '^ok - ')
-failed=$(cat "$T"/log.* | grep -c '^not ok - ')
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cat "$TMP"/log.*
+# The sections ran in subshells: count their lines.
+PASSED=$(cat "$TMP"/log.* | grep -c '^ok - ')
+FAILED=$(cat "$TMP"/log.* | grep -c '^not ok - ')
+finish

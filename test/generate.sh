@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # Tests of `clickmill generate`: exact row counts, the format, time order, the same bytes for
 # any number of ranks and for the same seed, options, and the fidelity check at a small size.
+#
+# Overrides (environment): CLICKMILL (default bin/clickmill), MPIRUN (default
+# `mpirun --allow-run-as-root --oversubscribe -np`; the rank count is appended), RANKS (default
+# "1 2 3 7"), FIDELITY_ROWS (rows of the fidelity check, default 400000), RUN_TIMEOUT (seconds
+# per run, default 120), KEEP_TMP=1 (keep the scratch directory).
+# Output: `ok - ...` / `not ok - ...` per check (`#` lines are diagnostics), then one line
+# `N passed, N failed`; the exit status is non-zero when a check failed.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
+# shellcheck source-path=SCRIPTDIR/..
+. test/lib.sh
 CLICKMILL=${CLICKMILL:-bin/clickmill}
 MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe -np}
 RANKS=${RANKS:-1 2 3 7}
 FIDELITY_ROWS=${FIDELITY_ROWS:-400000}
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-passed=0 failed=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+RUN_TIMEOUT=${RUN_TIMEOUT:-120}
+scratch_dir clickmill-generate
+W=$TMP # the scratch directory
 # gen NP ARG...: runs generate; sets $st
 gen() {
   local np=$1; shift
   # shellcheck disable=SC2086
-  timeout -k 5 120 $MPIRUN "$np" "$CLICKMILL" generate --quiet "$@" >"$W/stdout" 2>"$W/stderr" </dev/null
+  with_timeout $MPIRUN "$np" "$CLICKMILL" generate --quiet "$@" >"$W/stdout" 2>"$W/stderr" </dev/null
   st=$?
 }
 
@@ -88,9 +94,8 @@ gen 2 --rows "$FIDELITY_ROWS" -o "$W/fidelity.csv"
 if test/fidelity.sh "$W/fidelity.csv" >"$W/fidelity.txt" 2>&1; then
   ok "fidelity at $FIDELITY_ROWS rows: $(tail -n 1 "$W/fidelity.txt")"
 else
-  not_ok "fidelity at $FIDELITY_ROWS rows: $(tail -n 1 "$W/fidelity.txt")"
-  grep -E 'OUT' "$W/fidelity.txt" | sed 's/^/#   /'
+  notok "fidelity at $FIDELITY_ROWS rows: $(tail -n 1 "$W/fidelity.txt")"
+  grep -E 'OUT' "$W/fidelity.txt" | diag 40
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -13,7 +13,7 @@
 #   SHARED       directory with the real REES46 extracts
 #                (default: ../shared/data/rees46); missing data => skip
 #   RUN_TIMEOUT  seconds allowed per clickmill run  (default: 120)
-#   KEEP_TMP     if set, keep the scratch directory (expected.db, outputs, logs)
+#   KEEP_TMP     if set (and not 0), keep the scratch directory (expected.db, outputs, logs)
 #
 # Output: one line per check, "ok - ..." or "not ok - ..." (diagnostics after
 # a failure are indented with "#"), "skip - ..." for unavailable data, and at
@@ -22,6 +22,8 @@
 set -u
 
 cd "$(dirname "$0")/.." || exit 2
+# shellcheck source-path=SCRIPTDIR/..
+. test/lib.sh
 
 CLICKMILL=${CLICKMILL:-bin/clickmill}
 MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe -np}
@@ -48,41 +50,7 @@ declare -A HEADER=(
 
 INPUT_COLUMNS="event_time event_type product_id category_id category_code brand price user_id user_session"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/clickmill-it.XXXXXX") || exit 2
-if [ -n "${KEEP_TMP:-}" ]; then
-    trap 'echo "# scratch kept in $TMP" >&2' EXIT
-else
-    trap 'rm -rf "$TMP"' EXIT
-fi
-trap 'exit 130' INT TERM
-
-PASSED=0
-FAILED=0
-ok()    { echo "ok - $*"; PASSED=$((PASSED + 1)); }
-notok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
-skip()  { echo "skip - $*"; }
-# Indent diagnostics, at most $1 lines (default 12).
-diag()  { head -n "${1:-12}" | sed 's/^/#   /'; }
-
-# sqlite3 without ~/.sqliterc, stopping at the first error.
-sq() { sqlite3 -batch -bail -init /dev/null "$@"; }
-
-if [ -n "$(command -v timeout)" ]; then
-    TIMEOUT="timeout $RUN_TIMEOUT"
-else
-    TIMEOUT=
-fi
-
-# check NAME DESCRIPTION OUTPUT: ok when OUTPUT is empty, else not ok + OUTPUT.
-check_empty() {
-    local desc=$1 out=$2
-    if [ -z "$out" ]; then
-        ok "$desc"
-    else
-        notok "$desc"
-        printf '%s\n' "$out" | diag
-    fi
-}
+scratch_dir clickmill-it
 
 # load_expected DIR FILE...: import the input CSV file(s) into DIR/expected.db
 # (table `events`, columns mapped by the NAMES in each file's header) and build
@@ -261,7 +229,7 @@ run_dataset() {
         local out=$dir/out.$n label="$name np=$n"
         # MPIRUN and CLICKMILL are split into words on purpose.
         # shellcheck disable=SC2086
-        $TIMEOUT $MPIRUN $n $CLICKMILL analyze --quiet --out "$out" "$@" \
+        with_timeout $MPIRUN $n $CLICKMILL analyze --quiet --out "$out" "$@" \
             > "$dir/run.$n.log" 2>&1
         rc=$?
         if [ $rc -ne 0 ]; then
@@ -307,13 +275,11 @@ check_oct_reference() {
 
 if [ -z "$(command -v sqlite3)" ]; then
     notok "sqlite3 is installed"
-    echo "$PASSED passed, $FAILED failed"
-    exit 1
+    finish
 fi
 if [ -z "$(command -v "${CLICKMILL%% *}")" ]; then
     notok "clickmill binary $CLICKMILL exists (build it first: make)"
-    echo "$PASSED passed, $FAILED failed"
-    exit 1
+    finish
 fi
 
 # (a) hand-made fixtures
@@ -328,5 +294,4 @@ run_dataset oct-head "$OCT"
 check_oct_reference
 run_dataset oct+nov-head "$OCT" "$NOV"
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish

@@ -40,7 +40,7 @@
 #                (default: ../shared/data/rees46); missing data => skip
 #   RUN_TIMEOUT  seconds allowed per clickmill run  (default: 120)
 #   JOBS         error runs at a time (mpirun takes ~2 s to end a failed job; default 8)
-#   KEEP_TMP     if set, keep the scratch directory (databases, outputs, logs)
+#   KEEP_TMP     if set (and not 0), keep the scratch directory (databases, outputs, logs)
 #
 # Output: one line per check, "ok - ..." or "not ok - ..." (diagnostics after a failure are
 # indented with "#"), "skip - ..." for unavailable data or tools, and at the end exactly one
@@ -52,6 +52,8 @@
 set -u
 
 cd "$(dirname "$0")/.." || exit 2
+# shellcheck source-path=SCRIPTDIR/..
+. test/lib.sh
 
 CLICKMILL=${CLICKMILL:-bin/clickmill}
 MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe -np}
@@ -86,40 +88,13 @@ HASH_GLOB="hash:$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H$H
 D='[0-9]'
 TIME_GLOB="$D$D$D$D-$D$D-$D$D $D$D:$D$D:$D$D UTC"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/clickmill-train.XXXXXX") || exit 2
-if [ -n "${KEEP_TMP:-}" ]; then
-    trap 'echo "# scratch kept in $TMP" >&2' EXIT
-else
-    trap 'rm -rf "$TMP"' EXIT
-fi
-trap 'exit 130' INT TERM
-
-PASSED=0
-FAILED=0
-ok()    { echo "ok - $*"; PASSED=$((PASSED + 1)); }
-notok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
-skip()  { echo "skip - $*"; }
-# Indent diagnostics, at most $1 lines (default 12).
-diag()  { head -n "${1:-12}" | cut -c1-240 | sed 's/^/#   /'; }
-
-# sqlite3 without ~/.sqliterc, stopping at the first error.
-sq() { sqlite3 -batch -bail -init /dev/null "$@"; }
-
-# check_empty DESCRIPTION OUTPUT: ok when OUTPUT is empty, else not ok + OUTPUT.
-check_empty() {
-    if [ -z "$2" ]; then
-        ok "$1"
-    else
-        notok "$1"
-        printf '%s\n' "$2" | diag
-    fi
-}
+scratch_dir clickmill-train
 
 # run PREFIX NP ARG...: clickmill on NP ranks under timeout; PREFIX.out, PREFIX.err; sets $st.
 run() {
     local prefix=$1 np=$2
     shift 2
-    timeout -k 5 "$RUN_TIMEOUT" $MPIRUN "$np" $CLICKMILL "$@" \
+    with_timeout $MPIRUN "$np" $CLICKMILL "$@" \
         > "$prefix.out" 2> "$prefix.err" < /dev/null
     st=$?
 }
@@ -671,14 +646,12 @@ check_model_info() {
 for tool in sqlite3 timeout; do
     if [ -z "$(command -v $tool)" ]; then
         notok "$tool is installed"
-        echo "$PASSED passed, $FAILED failed"
-        exit 1
+        finish
     fi
 done
 if [ -z "$(command -v "${CLICKMILL%% *}")" ]; then
     notok "clickmill binary $CLICKMILL exists (build it first: make)"
-    echo "$PASSED passed, $FAILED failed"
-    exit 1
+    finish
 fi
 HAVE_H5DUMP=1
 command -v h5dump > /dev/null 2>&1 || HAVE_H5DUMP=0
@@ -1189,5 +1162,4 @@ expect "predict-no-input" 2
 expect "model-info-no-file" 2
 expect "model-info-two-files" 2
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish
