@@ -6,108 +6,184 @@
 
 #include "clickmill/error.h"
 #include "clickmill/merge.h"
+#include "clickmill/shuffle.h"
 
 /* The group-by tables, named by the first part of a groups key. */
 enum { G_FUNNEL = 1, G_CATEGORY, G_CATEGORY_BRAND, G_CATEGORY_PRODUCT, G_BRAND, G_DAY };
 enum { V_VIEWS, V_CARTS, V_PURCHASES, V_REVENUE, V_EVENTS, V_NCOLS };
 
-/* Distinct counts: each key is (entity, question, group). Entities are users, sessions and
- * products; after cm_table_exchange all keys of one entity are on one rank, so each owner counts
- * its entities exactly and the counts add up. */
+/* Distinct counts are counts of (entity, question, group) facts, for example (user 42, "active
+ * on day", 2019-10-01). Entities are users, sessions and products. Per event, each entity's
+ * record gets the bits of its facts; records and the facts they cannot hold (cm_analytics
+ * .distinct) go to the entity's owner rank, where each fact is counted once. */
 enum { E_USER = 'u', E_SESSION = 's', E_PRODUCT = 'p' };
 enum { Q_ANY = 1, Q_TYPE, Q_DAY, Q_HOUR, Q_FIRST_HOUR };
+
+static const char *const type_names[3] = {"view", "cart", "purchase"};
+
+#define DAY_SECONDS 86400
+#define NO_WINDOW   INT32_MIN
+
+static int64_t day_of(int64_t time)
+{
+    return time >= 0 ? time / DAY_SECONDS : -((-time + DAY_SECONDS - 1) / DAY_SECONDS);
+}
+
+static int32_t window_of(int64_t day)
+{
+    return (int32_t)(day >= 0 ? day / 64 : -((-day + 63) / 64));
+}
+
+/* ---- entity records ---- */
+
+static void entities_free(cm_entity_table *table)
+{
+    cm_huge_free(table->slots, table->cap * sizeof *table->slots);
+    memset(table, 0, sizeof *table);
+}
+
+static size_t entity_slot(const cm_entity_table *table, const uint64_t key[3])
+{
+    size_t s = (size_t)cm_hash(key, 3 * sizeof key[0]) & (table->cap - 1);
+    while (table->slots[s].used && memcmp(table->slots[s].key, key, 3 * sizeof key[0]) != 0)
+        s = (s + 1) & (table->cap - 1);
+    return s;
+}
+
+/* Makes room for `count` records in all, without growing again before. */
+static void entities_reserve(cm_entity_table *table, size_t count)
+{
+    if (count * 4 <= table->cap * 3)
+        return;
+    size_t cap = table->cap ? table->cap : 1024;
+    while (count * 4 > cap * 3)
+        cap *= 2;
+    cm_entity *old = table->slots;
+    size_t old_cap = table->cap;
+    table->slots = cm_huge_calloc(cap * sizeof *table->slots);
+    table->cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].used)
+            table->slots[entity_slot(table, old[i].key)] = old[i];
+    cm_huge_free(old, old_cap * sizeof *old);
+}
+
+/* The record of an entity, created empty if new. Valid until the next call. */
+static cm_entity *entity_get(cm_entity_table *table, const uint64_t key[3], size_t key_len)
+{
+    entities_reserve(table, table->count + 1);
+    size_t s = entity_slot(table, key);
+    cm_entity *entity = &table->slots[s];
+    if (!entity->used) {
+        memcpy(entity->key, key, sizeof entity->key);
+        entity->key_len = (uint8_t)key_len;
+        entity->window = NO_WINDOW;
+        entity->first_hour = 24;
+        entity->used = 1;
+        table->count++;
+    }
+    return entity;
+}
+
+/* The (entity, question, group) key of a fact, its first part the entity's key bytes. */
+static void fact_key(cm_key *key, const cm_entity *entity, int question, const void *group,
+                     size_t group_len)
+{
+    char q = (char)question;
+    cm_key_reset(key);
+    cm_key_add_text(key, (const char *)entity->key, entity->key_len);
+    cm_key_add_text(key, &q, 1);
+    if (group)
+        cm_key_add_text(key, group, group_len);
+}
+
+static void add_fact(cm_table *distinct, const cm_entity *entity, int question, const void *group,
+                     size_t group_len)
+{
+    cm_key key;
+    fact_key(&key, entity, question, group, group_len);
+    cm_table_upsert(distinct, key.bytes, key.len);
+}
+
+/* The 8 bytes of an integer group part, as cm_key_add_int writes them. */
+static void int_group(int64_t value, unsigned char out[8])
+{
+    cm_key key;
+    cm_key_reset(&key);
+    cm_key_add_int(&key, value);
+    memcpy(out, key.bytes + 1, 8);
+}
+
+/* Marks an entity active on a day: a bit of its window, or a fact when outside it. */
+static void entity_add_day(cm_table *distinct, cm_entity *entity, int64_t day)
+{
+    int32_t window = window_of(day);
+    if (entity->window == NO_WINDOW)
+        entity->window = window;
+    if (entity->window == window) {
+        entity->days |= (uint64_t)1 << (day - (int64_t)window * 64);
+    } else {
+        unsigned char group[8];
+        int_group(day, group);
+        add_fact(distinct, entity, Q_DAY, group, 8);
+    }
+}
+
+static void entity_add_type(cm_table *distinct, cm_entity *entity, const cm_event *event)
+{
+    if (event->type != CM_TYPE_OTHER)
+        entity->types |= (uint8_t)(1u << event->type);
+    else
+        add_fact(distinct, entity, Q_TYPE, event->type_name.ptr, event->type_name.len);
+}
 
 void cm_analytics_init(cm_analytics *analytics)
 {
     memset(analytics, 0, sizeof *analytics);
-    cm_table_init(&analytics->groups, V_NCOLS, NULL);
-    /* The one column keeps the earliest hour of day of a user (for users_cumulative). */
-    const cm_merge_op earliest[1] = {CM_MERGE_MIN};
-    cm_table_init(&analytics->distinct, 1, earliest);
+    cm_table_init(&analytics->items, V_NCOLS, NULL);
+    cm_table_init(&analytics->distinct, 0, NULL);
     analytics->first_time = INT64_MAX;
     analytics->last_time = INT64_MIN;
 }
 
 void cm_analytics_free(cm_analytics *analytics)
 {
-    cm_table_free(&analytics->groups);
+    cm_table_free(&analytics->items);
     cm_table_free(&analytics->distinct);
+    entities_free(&analytics->users);
+    entities_free(&analytics->sessions);
+    entities_free(&analytics->products);
 }
 
-static void add_group(cm_analytics *analytics, const cm_key *key, const cm_event *event)
+/* An entity key: kind, then the id's bytes, zero padded to 24 bytes. */
+static size_t entity_key(uint64_t key[3], char kind, const void *id, size_t len)
 {
-    int64_t *values = cm_table_upsert(&analytics->groups, key->bytes, key->len);
-    if (event->type != CM_TYPE_OTHER)
-        values[event->type]++; /* V_VIEWS, V_CARTS, V_PURCHASES share the type's number */
-    if (event->type == CM_TYPE_PURCHASE)
-        values[V_REVENUE] += event->price_cents;
-    values[V_EVENTS]++;
-}
-
-static void start_group(cm_key *key, int table)
-{
-    char id = (char)table;
-    cm_key_reset(key);
-    cm_key_add_text(key, &id, 1);
-}
-
-static void start_entity(cm_key *key, char kind, const void *bytes, size_t len)
-{
-    char part[256];
-    part[0] = kind;
-    memcpy(part + 1, bytes, len);
-    cm_key_reset(key);
-    cm_key_add_text(key, part, len + 1);
-}
-
-/* Adds (entity, question, group) to the distinct keys. The entity key is extended in place and
- * restored, so the row's keys share one buffer. */
-static void add_distinct(cm_analytics *analytics, cm_key *entity, int question, const char *group,
-                         size_t group_len, int64_t value)
-{
-    size_t entity_len = entity->len;
-    char q = (char)question;
-    cm_key_add_text(entity, &q, 1);
-    if (group)
-        cm_key_add_text(entity, group, group_len);
-    int64_t *row = cm_table_upsert(&analytics->distinct, entity->bytes, entity->len);
-    row[0] = value < row[0] ? value : row[0];
-    entity->len = entity_len;
+    memset(key, 0, 3 * sizeof key[0]);
+    unsigned char *bytes = (unsigned char *)key;
+    bytes[0] = (unsigned char)kind;
+    memcpy(bytes + 1, id, len);
+    return len + 1;
 }
 
 int cm_analytics_add(void *ctx, const cm_event *event)
 {
     cm_analytics *analytics = ctx;
-    cm_text category = cm_event_category(event);
-    cm_text product = cm_event_product(event);
     int hour = cm_time_hour(event->time);
-    int64_t day = event->time >= 0 ? event->time / 86400 : -((-event->time + 86399) / 86400);
-    cm_key key, day_key, hour_key;
+    int64_t day = day_of(event->time);
 
-    cm_key_reset(&day_key);
-    cm_key_add_int(&day_key, day);
-    cm_key_reset(&hour_key);
-    cm_key_add_int(&hour_key, hour);
-
-    start_group(&key, G_FUNNEL);
+    /* One upsert per event; the group-by tables are expanded from these at the end. */
+    cm_key key;
+    cm_key_reset(&key);
     cm_key_add_text(&key, event->type_name.ptr, event->type_name.len);
-    add_group(analytics, &key, event);
-    start_group(&key, G_CATEGORY);
-    cm_key_add_text(&key, category.ptr, category.len);
-    add_group(analytics, &key, event);
+    cm_key_add_text(&key, event->category_code.ptr, event->category_code.len);
     cm_key_add_text(&key, event->brand.ptr, event->brand.len);
-    key.bytes[1] = G_CATEGORY_BRAND;
-    add_group(analytics, &key, event);
-    start_group(&key, G_CATEGORY_PRODUCT);
-    cm_key_add_text(&key, category.ptr, category.len);
-    cm_key_add_text(&key, product.ptr, product.len);
-    add_group(analytics, &key, event);
-    start_group(&key, G_BRAND);
-    cm_key_add_text(&key, event->brand.ptr, event->brand.len);
-    add_group(analytics, &key, event);
-    start_group(&key, G_DAY);
     cm_key_add_int(&key, day);
-    add_group(analytics, &key, event);
+    int64_t *values = cm_table_upsert(&analytics->items, key.bytes, key.len);
+    if (event->type != CM_TYPE_OTHER)
+        values[event->type]++; /* V_VIEWS, V_CARTS, V_PURCHASES share the type's number */
+    if (event->type == CM_TYPE_PURCHASE)
+        values[V_REVENUE] += event->price_cents;
+    values[V_EVENTS]++;
 
     int64_t *hour_row = analytics->hours[hour];
     if (event->type != CM_TYPE_OTHER)
@@ -119,29 +195,156 @@ int cm_analytics_add(void *ctx, const cm_event *event)
     if (event->time > analytics->last_time)
         analytics->last_time = event->time;
 
-    const cm_text type = event->type_name;
-    char user_bytes[8];
-    memcpy(user_bytes, &event->user_id, 8);
-    start_entity(&key, E_USER, user_bytes, 8);
-    add_distinct(analytics, &key, Q_ANY, NULL, 0, hour);
-    add_distinct(analytics, &key, Q_TYPE, type.ptr, type.len, 0);
-    add_distinct(analytics, &key, Q_DAY, (const char *)day_key.bytes + 1, 8, 0);
-    add_distinct(analytics, &key, Q_HOUR, (const char *)hour_key.bytes + 1, 8, 0);
+    uint64_t id[3];
+    size_t len = entity_key(id, E_USER, &event->user_id, sizeof event->user_id);
+    cm_entity *user = entity_get(&analytics->users, id, len);
+    entity_add_type(&analytics->distinct, user, event);
+    entity_add_day(&analytics->distinct, user, day);
+    user->hours |= (uint32_t)1 << hour;
+    if (hour < user->first_hour)
+        user->first_hour = (uint8_t)hour;
     if (event->user_session.len > 0) {
-        start_entity(&key, E_SESSION, event->user_session.ptr, event->user_session.len);
-        add_distinct(analytics, &key, Q_ANY, NULL, 0, 0);
-        add_distinct(analytics, &key, Q_TYPE, type.ptr, type.len, 0);
-        add_distinct(analytics, &key, Q_DAY, (const char *)day_key.bytes + 1, 8, 0);
+        cm_session_id session;
+        cm_session_id_make(&session, event->user_session.ptr, event->user_session.len);
+        len = entity_key(id, E_SESSION, &session, sizeof session);
+        cm_entity *record = entity_get(&analytics->sessions, id, len);
+        entity_add_type(&analytics->distinct, record, event);
+        entity_add_day(&analytics->distinct, record, day);
     }
-    char product_bytes[8];
-    memcpy(product_bytes, &event->product_id, 8);
-    start_entity(&key, E_PRODUCT, product_bytes, 8);
-    add_distinct(analytics, &key, Q_ANY, NULL, 0, 0);
+    len = entity_key(id, E_PRODUCT, &event->product_id, sizeof event->product_id);
+    entity_get(&analytics->products, id, len);
     return 0;
 }
 
-/* On each owner: turns the distinct keys into counts per (entity kind, question, group). */
-static void count_distinct(const cm_table *distinct, cm_table *counts)
+/* ---- merging and counting ---- */
+
+/* Moves every record to its owner (the rank that owns its facts' keys) and merges the records
+ * of one entity there; day bits of another window become facts. Collective. */
+static void exchange_entities(MPI_Comm comm, cm_entity_table *table, cm_table *distinct)
+{
+    int nranks;
+    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
+    if (nranks == 1)
+        return; /* every record is on its owner already */
+    cm_buffer *outgoing = cm_xcalloc((size_t)nranks, sizeof *outgoing);
+    cm_buffer *incoming = cm_xcalloc((size_t)nranks, sizeof *incoming);
+    for (size_t i = 0; i < table->cap; i++) {
+        const cm_entity *entity = &table->slots[i];
+        if (!entity->used)
+            continue;
+        cm_key key;
+        fact_key(&key, entity, Q_ANY, NULL, 0);
+        cm_buffer_append(&outgoing[cm_key_owner(key.bytes, key.len, nranks)], entity,
+                         sizeof *entity);
+    }
+    entities_free(table);
+    cm_exchange_buffers(comm, outgoing, incoming);
+    /* Sized for every record at once: records arrive in the senders' slot order, which is
+       hash order, and a table growing under such a stream clusters badly. */
+    size_t arriving = 0;
+    for (int r = 0; r < nranks; r++)
+        arriving += incoming[r].len / sizeof(cm_entity);
+    entities_reserve(table, arriving);
+    for (int r = 0; r < nranks; r++) {
+        for (size_t at = 0; at + sizeof(cm_entity) <= incoming[r].len; at += sizeof(cm_entity)) {
+            cm_entity in;
+            memcpy(&in, incoming[r].data + at, sizeof in);
+            cm_entity *entity = entity_get(table, in.key, in.key_len);
+            entity->types |= in.types;
+            entity->hours |= in.hours;
+            if (in.first_hour < entity->first_hour)
+                entity->first_hour = in.first_hour;
+            if (in.window == NO_WINDOW)
+                continue;
+            if (entity->window == NO_WINDOW || entity->window == in.window) {
+                entity->window = in.window;
+                entity->days |= in.days;
+                continue;
+            }
+            for (int bit = 0; bit < 64; bit++)
+                if (in.days >> bit & 1) {
+                    unsigned char group[8];
+                    int_group((int64_t)in.window * 64 + bit, group);
+                    add_fact(distinct, entity, Q_DAY, group, 8);
+                }
+        }
+        cm_buffer_free(&incoming[r]);
+    }
+    free(incoming);
+    free(outgoing);
+}
+
+static void count_fact(cm_table *counts, char kind, int question, const void *group,
+                       size_t group_len, int64_t n)
+{
+    if (n == 0)
+        return;
+    cm_key out;
+    char head[2] = {kind, (char)question};
+    cm_key_reset(&out);
+    cm_key_add_text(&out, head, 2);
+    if (group)
+        cm_key_add_text(&out, group, group_len);
+    cm_table_merge_row(counts, out.bytes, out.len, &n);
+}
+
+/* Day counts per 64-day window: a short list, as the data rarely spans more than two. */
+typedef struct {
+    int32_t window;
+    int64_t counts[64];
+} window_counts;
+
+/* On each owner: counts the facts of its entity records. */
+static void count_entities(const cm_entity_table *table, char kind, cm_table *counts)
+{
+    int64_t any = 0, types[3] = {0}, hours[24] = {0}, first_hours[25] = {0};
+    window_counts *windows = NULL;
+    size_t nwindows = 0;
+    for (size_t i = 0; i < table->cap; i++) {
+        const cm_entity *entity = &table->slots[i];
+        if (!entity->used)
+            continue;
+        any++;
+        for (int t = 0; t < 3; t++)
+            types[t] += entity->types >> t & 1;
+        for (int h = 0; h < 24; h++)
+            hours[h] += entity->hours >> h & 1;
+        first_hours[entity->first_hour]++;
+        if (entity->window == NO_WINDOW)
+            continue;
+        size_t w = 0;
+        while (w < nwindows && windows[w].window != entity->window)
+            w++;
+        if (w == nwindows) {
+            windows = cm_xrealloc(windows, ++nwindows * sizeof *windows);
+            memset(&windows[w], 0, sizeof windows[w]);
+            windows[w].window = entity->window;
+        }
+        for (uint64_t days = entity->days; days; days &= days - 1)
+            windows[w].counts[__builtin_ctzll(days)]++;
+    }
+    count_fact(counts, kind, Q_ANY, NULL, 0, any);
+    for (int t = 0; t < 3; t++)
+        count_fact(counts, kind, Q_TYPE, type_names[t], strlen(type_names[t]), types[t]);
+    unsigned char group[8];
+    if (kind == E_USER)
+        for (int h = 0; h < 24; h++) {
+            int_group(h, group);
+            count_fact(counts, kind, Q_HOUR, group, 8, hours[h]);
+            count_fact(counts, kind, Q_FIRST_HOUR, group, 8, first_hours[h]);
+        }
+    for (size_t w = 0; w < nwindows; w++)
+        for (int bit = 0; bit < 64; bit++) {
+            int_group((int64_t)windows[w].window * 64 + bit, group);
+            count_fact(counts, kind, Q_DAY, group, 8, windows[w].counts[bit]);
+        }
+    free(windows);
+}
+
+/* On each owner: counts the facts records could not hold. A day fact that another rank's
+ * record also has as a bit was counted with the record. */
+static void count_distinct(const cm_table *distinct, const cm_analytics *analytics,
+                           cm_table *counts)
 {
     cm_key_reader reader;
     for (size_t i = 0; i < distinct->count; i++) {
@@ -151,21 +354,57 @@ static void count_distinct(const cm_table *distinct, cm_table *counts)
         const char *entity = cm_key_next(&reader, &entity_len);
         const char *question = cm_key_next(&reader, &question_len);
         const char *group = cm_key_next(&reader, &group_len);
-        cm_key out;
-        char head[2] = {entity[0], question[0]};
-        cm_key_reset(&out);
-        cm_key_add_text(&out, head, 2);
-        if (group)
-            cm_key_add_text(&out, group, group_len);
-        int64_t one = 1;
-        cm_table_merge_row(counts, out.bytes, out.len, &one);
-        if (entity[0] == E_USER && question[0] == Q_ANY) {
-            /* The user's earliest hour of day, for users_cumulative. */
-            head[1] = Q_FIRST_HOUR;
+        if (question[0] == Q_DAY) {
+            const cm_entity_table *table =
+                entity[0] == E_USER ? &analytics->users : &analytics->sessions;
+            uint64_t id[3];
+            entity_key(id, entity[0], entity + 1, entity_len - 1);
+            const cm_entity *record = table->cap ? &table->slots[entity_slot(table, id)] : NULL;
+            int64_t day = cm_key_part_int(group);
+            if (record && record->used && record->window == window_of(day) &&
+                (record->days >> (day - (int64_t)record->window * 64) & 1))
+                continue;
+        }
+        count_fact(counts, entity[0], question[0], group, group_len, 1);
+    }
+}
+
+/* The group-by tables, from the (type, category_code, brand, day) items. */
+static void expand_items(const cm_table *items, cm_table *groups)
+{
+    cm_key_reader reader;
+    for (size_t i = 0; i < items->count; i++) {
+        size_t len, type_len, code_len, brand_len, day_len;
+        const char *key = cm_table_key(items, i, &len);
+        const int64_t *values = cm_table_values(items, i);
+        cm_key_reader_init(&reader, key, len);
+        const char *type = cm_key_next(&reader, &type_len);
+        const char *code = cm_key_next(&reader, &code_len);
+        const char *brand = cm_key_next(&reader, &brand_len);
+        const char *day = cm_key_next(&reader, &day_len);
+        cm_event event = {0};
+        event.category_code = (cm_text){code, code_len};
+        event.brand = (cm_text){brand, brand_len};
+        cm_text category = cm_event_category(&event), product = cm_event_product(&event);
+        const struct {
+            char table;
+            cm_text first, second;
+        } groups_of[] = {
+            {G_FUNNEL, {type, type_len}, {NULL, 0}},
+            {G_CATEGORY, category, {NULL, 0}},
+            {G_CATEGORY_BRAND, category, {brand, brand_len}},
+            {G_CATEGORY_PRODUCT, category, product},
+            {G_BRAND, {brand, brand_len}, {NULL, 0}},
+            {G_DAY, {day, day_len}, {NULL, 0}},
+        };
+        for (size_t g = 0; g < sizeof groups_of / sizeof groups_of[0]; g++) {
+            cm_key out;
             cm_key_reset(&out);
-            cm_key_add_text(&out, head, 2);
-            cm_key_add_int(&out, cm_table_values(distinct, i)[0]);
-            cm_table_merge_row(counts, out.bytes, out.len, &one);
+            cm_key_add_text(&out, &groups_of[g].table, 1);
+            cm_key_add_text(&out, groups_of[g].first.ptr, groups_of[g].first.len);
+            if (groups_of[g].second.ptr)
+                cm_key_add_text(&out, groups_of[g].second.ptr, groups_of[g].second.len);
+            cm_table_merge_row(groups, out.bytes, out.len, values);
         }
     }
 }
@@ -272,18 +511,30 @@ void cm_analytics_finish(MPI_Comm comm, cm_analytics *analytics, cm_results *res
     CM_MPI_CHECK(comm,
                  MPI_Reduce(&analytics->last_time, &last_time, 1, MPI_INT64_T, MPI_MAX, 0, comm));
 
-    /* Keyed tables: group-bys reduce to rank 0; distinct keys go to their owners, are counted
-     * there, and the counts reduce to rank 0. */
-    cm_table_reduce(comm, &analytics->groups);
+    /* The group-by tables from the items, reduced to rank 0. */
+    cm_table groups;
+    cm_table_init(&groups, V_NCOLS, NULL);
+    expand_items(&analytics->items, &groups);
+    cm_table_free(&analytics->items);
+    cm_table_reduce(comm, &groups);
+
+    /* Entity records and the other facts go to their owners, are counted there, and the
+     * counts reduce to rank 0. */
     cm_table_exchange(comm, &analytics->distinct);
+    exchange_entities(comm, &analytics->users, &analytics->distinct);
+    exchange_entities(comm, &analytics->sessions, &analytics->distinct);
+    exchange_entities(comm, &analytics->products, &analytics->distinct);
     cm_table counts;
     cm_table_init(&counts, 1, NULL);
-    count_distinct(&analytics->distinct, &counts);
+    count_entities(&analytics->users, E_USER, &counts);
+    count_entities(&analytics->sessions, E_SESSION, &counts);
+    count_entities(&analytics->products, E_PRODUCT, &counts);
+    count_distinct(&analytics->distinct, analytics, &counts);
     cm_table_free(&analytics->distinct);
     cm_table_reduce(comm, &counts);
 
     if (rank == 0) {
-        build_tables(&analytics->groups, &counts, (const int64_t(*)[4])hours, results);
+        build_tables(&groups, &counts, (const int64_t(*)[4])hours, results);
         cm_cell *summary = cm_result_add_row(&results->tables[CM_T_SUMMARY]);
         summary[0].num = results->rows_read;
         summary[1].num = results->rows_rejected;
@@ -302,5 +553,5 @@ void cm_analytics_finish(MPI_Comm comm, cm_analytics *analytics, cm_results *res
         summary[7].text = cm_xstrdup(time);
     }
     cm_table_free(&counts);
-    cm_table_free(&analytics->groups);
+    cm_table_free(&groups);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 const char *cm_strerror(int code)
 {
@@ -79,4 +80,28 @@ char *cm_xstrndup(const char *s, size_t len)
 char *cm_xstrdup(const char *s)
 {
     return cm_xstrndup(s, strlen(s));
+}
+
+/* Below this, plain calloc: huge pages pay only for tables of several megabytes. */
+#define HUGE_MIN ((size_t)4 << 20)
+
+void *cm_huge_calloc(size_t size)
+{
+    if (size < HUGE_MIN)
+        return cm_xcalloc(1, size);
+    void *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ptr == MAP_FAILED)
+        out_of_memory(size);
+    madvise(ptr, size, MADV_HUGEPAGE); /* a hint; without it the memory is still good */
+    return ptr;
+}
+
+void cm_huge_free(void *ptr, size_t size)
+{
+    if (!ptr)
+        return;
+    if (size < HUGE_MIN)
+        free(ptr);
+    else
+        munmap(ptr, size);
 }

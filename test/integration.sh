@@ -286,6 +286,9 @@ fi
 run_dataset edge      "$DATA/fixture_edge.csv"
 run_dataset crlf-nonl "$DATA/fixture_crlf_nonl.csv"
 run_dataset parts     "$DATA/fixture_part1.csv" "$DATA/fixture_part2.csv"
+# Users and sessions active on days of different 64-day windows (the distinct counts keep 64
+# days per entity as bits and the rest as facts), in shuffled order.
+run_dataset window    "$DATA/fixture_window.csv"
 
 # (b) the real October head; (c) October and November heads in one run
 OCT=$SHARED/oct2019-head/2019-Oct-head.csv

@@ -3,15 +3,38 @@
 #define CLICKMILL_ANALYTICS_H
 
 #include <mpi.h>
+#include <stdint.h>
 
 #include "clickmill/event.h"
 #include "clickmill/result.h"
 #include "clickmill/table.h"
 
+/* What is known of one user, session or product: the bits that the distinct counts need. */
+typedef struct {
+    uint64_t key[3];    /* the entity's key part (kind, then its id), zero padded */
+    uint64_t days;      /* bit i: active on day window * 64 + i (days since 1970-01-01) */
+    int32_t window;     /* which 64 days the bits cover */
+    uint32_t hours;     /* bit h: active in hour of day h (users) */
+    uint8_t types;      /* bit t: an event of type t (CM_TYPE_VIEW, _CART, _PURCHASE) */
+    uint8_t first_hour; /* earliest hour of day (users) */
+    uint8_t used;
+    uint8_t key_len; /* bytes of key used */
+} cm_entity;
+
+/* Open addressing over entity records, keys inline. */
+typedef struct {
+    cm_entity *slots;
+    size_t cap, count; /* cap: a power of two */
+} cm_entity_table;
+
 /* One rank's partial aggregates. */
 typedef struct {
-    cm_table groups;   /* group-by tables: views, carts, purchases, revenue, events per key */
-    cm_table distinct; /* (entity, question, group) keys for exact distinct counts */
+    cm_table items; /* (event type, category_code, brand, day): views, carts, purchases, revenue,
+                       events; expanded into every group-by table at the end */
+    cm_entity_table users, sessions, products;
+    cm_table distinct; /* what entity records cannot hold: (entity, question, group) keys for
+                          event types other than view, cart and purchase, and for days outside
+                          an entity's 64-day window */
     int64_t hours[24][4];
     int64_t first_time, last_time;
 } cm_analytics;

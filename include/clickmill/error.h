@@ -38,4 +38,10 @@ void *cm_xrealloc(void *ptr, size_t size);
 char *cm_xstrdup(const char *s);
 char *cm_xstrndup(const char *s, size_t len);
 
+/* Zeroed memory for large hash tables, backed by huge pages where the kernel allows, which
+ * spares random lookups most TLB misses; free with cm_huge_free and the same size. Aborts on
+ * out-of-memory like the others. */
+void *cm_huge_calloc(size_t size);
+void cm_huge_free(void *ptr, size_t size);
+
 #endif
