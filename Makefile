@@ -21,7 +21,7 @@ LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)
 TESTS = $(patsubst test/%.c,bin/tests/%,$(wildcard test/check_*.c))
 
-.PHONY: all deps check test unit demo fidelity clean format
+.PHONY: all deps check test unit demo fidelity clean format fuzz
 all: bin/clickmill
 
 build/%.o: src/%.c $(wildcard include/clickmill/*.h) | build
@@ -78,8 +78,30 @@ fidelity: all
 	  mpirun --oversubscribe -np 2 bin/clickmill generate --rows $(ROWS) -o demo-data/fidelity.csv
 	test/fidelity.sh demo-data/fidelity.csv
 
+# Fuzz targets (clang's libFuzzer with AddressSanitizer and UBSan): `make fuzz` builds each
+# fuzz/NAME.c into bin/fuzz/NAME and runs it for FUZZ_SECONDS (default 60) on its corpus in
+# fuzz/corpus/NAME (seeded from test/data). A finding stops with the input that caused it.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_TARGETS = $(patsubst fuzz/%.c,bin/fuzz/%,$(wildcard fuzz/*.c))
+
+bin/fuzz/row_split: fuzz/row_split.c src/row.c src/event.c src/error.c | bin/fuzz
+	OMPI_CC=clang $(CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE $(FUZZ_FLAGS) $^ $(LDLIBS) -o $@
+
+bin/fuzz:
+	mkdir -p $@
+
+fuzz: $(FUZZ_TARGETS)
+	@for target in $(FUZZ_TARGETS); do \
+	  corpus=fuzz/corpus/$$(basename $$target); mkdir -p $$corpus; \
+	  [ -n "$$(ls $$corpus)" ] || cp test/data/*.csv test/data/bad/*.csv $$corpus/; \
+	  echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
+	  $$target -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $$corpus >bin/fuzz/log 2>&1; \
+	  status=$$?; tail -n 3 bin/fuzz/log; [ $$status -eq 0 ] || { cat bin/fuzz/log | tail -n 40; exit 1; }; \
+	done
+
 format:
-	clang-format -i src/*.c include/clickmill/*.h test/*.c
+	clang-format -i src/*.c include/clickmill/*.h test/*.c fuzz/*.c
 
 clean:
 	rm -rf build bin

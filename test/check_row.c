@@ -498,6 +498,52 @@ START_TEST(test_reject_names)
 }
 END_TEST
 
+/* The fast path for lines without a quote must give exactly libcsv's fields. Random lines over
+ * an alphabet of commas, CR, tab, spaces, letters and digits (and no quote or NUL), some with
+ * fields over CM_FIELD_MAX or more than CM_FIELDS_MAX fields, are split both ways. */
+START_TEST(test_fast_path_equals_libcsv)
+{
+    static const char alphabet[] = ",,,,,\r\t  abcxyz0129.-_:/";
+    static cm_row_parser slow;
+    ck_assert_int_eq(cm_row_parser_init(&slow), 0);
+    slow.libcsv_only = 1;
+    uint64_t state = 0x9E3779B97F4A7C15ULL;
+    static char line[4096];
+    int compared = 0, long_fields = 0, many_fields = 0;
+    for (int round = 0; round < 60000; round++) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t len = (size_t)(state >> 33) % (round % 50 == 0 ? 3000 : 120);
+        int commas_only = round % 97 == 0;
+        for (size_t i = 0; i < len; i++) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t pick = (size_t)(state >> 33) % (sizeof alphabet - 1);
+            line[i] = commas_only ? ',' : alphabet[pick];
+            if (round % 50 == 0 && i > 0 && (state >> 20) % 300 != 0 && line[i] == ',')
+                line[i] = 'x'; /* long lines with long fields */
+        }
+        int fast_count = cm_row_split(&parser, line, len);
+        int slow_count = cm_row_split(&slow, line, len);
+        if (fast_count != slow_count)
+            ck_abort_msg("round %d: fast path gives %d, libcsv %d for '%.*s'", round, fast_count,
+                         slow_count, (int)(len < 200 ? len : 200), line);
+        long_fields += fast_count == -CM_REJECT_LONG_FIELD;
+        many_fields += fast_count > CM_FIELDS_MAX;
+        int fields = fast_count < CM_FIELDS_MAX ? fast_count : CM_FIELDS_MAX;
+        for (int f = 0; f < fields; f++) {
+            if (parser.field_len[f] != slow.field_len[f] ||
+                memcmp(parser.storage[f], slow.storage[f], parser.field_len[f] + 1) != 0)
+                ck_abort_msg("round %d field %d differs: '%s' vs '%s'", round, f, parser.storage[f],
+                             slow.storage[f]);
+        }
+        compared++;
+    }
+    ck_assert_int_eq(compared, 60000);
+    ck_assert_int_gt(long_fields, 10); /* the interesting cases did occur */
+    ck_assert_int_gt(many_fields, 10);
+    cm_row_parser_free(&slow);
+}
+END_TEST
+
 static Suite *row_suite(void)
 {
     Suite *suite = suite_create("row");
@@ -529,6 +575,7 @@ static Suite *row_suite(void)
     tcase_add_test(limits, test_first_failing_check_wins);
     tcase_add_test(limits, test_layout_errors);
     tcase_add_test(limits, test_reject_names);
+    tcase_add_test(limits, test_fast_path_equals_libcsv);
     suite_add_tcase(suite, limits);
     return suite;
 }

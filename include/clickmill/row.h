@@ -68,7 +68,9 @@ typedef struct {
     char storage[CM_FIELDS_MAX][CM_FIELD_MAX + 1];
     size_t field_len[CM_FIELDS_MAX];
     int nfields;
-    int too_long; /* a field was over CM_FIELD_MAX */
+    int too_long;    /* a field was over CM_FIELD_MAX */
+    int libcsv_only; /* 1: no fast path for lines without quotes (for the tests that compare
+                        the two) */
 } cm_row_parser;
 
 /* Sets up a parser; free it with cm_row_parser_free. Returns 0 or CM_ENOMEM. Local. */
