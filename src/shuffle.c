@@ -11,37 +11,29 @@
 
 #define ORDER_OFFSET_BITS 40
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
+/* One more than the value of a lower-case hex digit; 0 for any other byte. */
+static const unsigned char hex_digit[256] = {
+    ['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+/* Where the two digits of each byte of a canonical UUID (8-4-4-4-12) sit. */
+static const unsigned char uuid_digit_at[16] = {0,  2,  4,  6,  9,  11, 14, 16,
+                                                19, 21, 24, 26, 28, 30, 32, 34};
 
 /* A canonical lower-case UUID: 8-4-4-4-12 hex digits. */
 static int parse_uuid(const char *text, size_t len, unsigned char out[16])
 {
-    if (len != 36)
+    if (len != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-')
         return -1;
-    int nibbles = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (text[i] != '-')
-                return -1;
-            continue;
-        }
-        int v = hex_value(text[i]);
-        if (v < 0)
-            return -1;
-        if (nibbles % 2 == 0)
-            out[nibbles / 2] = (unsigned char)(v << 4);
-        else
-            out[nibbles / 2] |= (unsigned char)v;
-        nibbles++;
+    int bad = 0;
+    for (int i = 0; i < 16; i++) {
+        int high = hex_digit[(unsigned char)text[uuid_digit_at[i]]] - 1;
+        int low = hex_digit[(unsigned char)text[uuid_digit_at[i] + 1]] - 1;
+        bad |= high | low; /* negative when either is not a digit */
+        out[i] = (unsigned char)(high << 4 | (low & 15));
     }
-    return 0;
+    return bad < 0 ? -1 : 0;
 }
 
 void cm_session_id_make(cm_session_id *id, const char *text, size_t len)
