@@ -54,6 +54,14 @@ static uint64_t entity_hash(const uint64_t key[3])
     return h ^ h >> 32;
 }
 
+static size_t entity_slot_hashed(const cm_entity_table *table, const uint64_t key[3], uint64_t hash)
+{
+    size_t s = (size_t)hash & (table->cap - 1);
+    while (table->slots[s].used && memcmp(table->slots[s].key, key, 3 * sizeof key[0]) != 0)
+        s = (s + 1) & (table->cap - 1);
+    return s;
+}
+
 static size_t entity_slot(const cm_entity_table *table, const uint64_t key[3])
 {
     size_t s = (size_t)entity_hash(key) & (table->cap - 1);
@@ -81,10 +89,11 @@ static void entities_reserve(cm_entity_table *table, size_t count)
 }
 
 /* The record of an entity, created empty if new. Valid until the next call. */
-static cm_entity *entity_get(cm_entity_table *table, const uint64_t key[3], size_t key_len)
+static cm_entity *entity_get_hashed(cm_entity_table *table, const uint64_t key[3], size_t key_len,
+                                    uint64_t hash)
 {
     entities_reserve(table, table->count + 1);
-    size_t s = entity_slot(table, key);
+    size_t s = entity_slot_hashed(table, key, hash);
     cm_entity *entity = &table->slots[s];
     if (!entity->used) {
         memcpy(entity->key, key, sizeof entity->key);
@@ -95,6 +104,11 @@ static cm_entity *entity_get(cm_entity_table *table, const uint64_t key[3], size
         table->count++;
     }
     return entity;
+}
+
+static cm_entity *entity_get(cm_entity_table *table, const uint64_t key[3], size_t key_len)
+{
+    return entity_get_hashed(table, key, key_len, entity_hash(key));
 }
 
 /* The (entity, question, group) key of a fact, its first part the entity's key bytes. */
@@ -141,12 +155,13 @@ static void entity_add_day(cm_table *distinct, cm_entity *entity, int64_t day)
     }
 }
 
-static void entity_add_type(cm_table *distinct, cm_entity *entity, const cm_event *event)
+/* A fact of an event type other than view, cart and purchase, which records have no bit for. */
+static void add_type_fact(cm_table *distinct, const cm_entity_ref *ref, const cm_event *event)
 {
-    if (event->type != CM_TYPE_OTHER)
-        entity->types |= (uint8_t)(1u << event->type);
-    else
-        add_fact(distinct, entity, Q_TYPE, event->type_name.ptr, event->type_name.len);
+    cm_entity entity;
+    memcpy(entity.key, ref->key, sizeof entity.key);
+    entity.key_len = ref->len;
+    add_fact(distinct, &entity, Q_TYPE, event->type_name.ptr, event->type_name.len);
 }
 
 void cm_analytics_init(cm_analytics *analytics)
@@ -175,6 +190,37 @@ static size_t entity_key(uint64_t key[3], char kind, const void *id, size_t len)
     bytes[0] = (unsigned char)kind;
     memcpy(bytes + 1, id, len);
     return len + 1;
+}
+
+static void entity_ref_make(cm_entity_ref *ref, const cm_entity_table *table, char kind,
+                            const void *id, size_t len)
+{
+    ref->len = (uint8_t)entity_key(ref->key, kind, id, len);
+    ref->hash = entity_hash(ref->key);
+    if (table->cap)
+        __builtin_prefetch(&table->slots[ref->hash & (table->cap - 1)], 1);
+}
+
+/* Sets the bits of one event in its entities' records. */
+static void apply_pending(cm_analytics *analytics, const cm_pending_event *pending)
+{
+    const cm_entity_ref *ref = &pending->user;
+    cm_entity *user = entity_get_hashed(&analytics->users, ref->key, ref->len, ref->hash);
+    if (pending->type != CM_TYPE_OTHER)
+        user->types |= (uint8_t)(1u << pending->type);
+    entity_add_day(&analytics->distinct, user, pending->day);
+    user->hours |= (uint32_t)1 << pending->hour;
+    if (pending->hour < user->first_hour)
+        user->first_hour = pending->hour;
+    if (pending->has_session) {
+        ref = &pending->session;
+        cm_entity *session = entity_get_hashed(&analytics->sessions, ref->key, ref->len, ref->hash);
+        if (pending->type != CM_TYPE_OTHER)
+            session->types |= (uint8_t)(1u << pending->type);
+        entity_add_day(&analytics->distinct, session, pending->day);
+    }
+    ref = &pending->product;
+    entity_get_hashed(&analytics->products, ref->key, ref->len, ref->hash);
 }
 
 int cm_analytics_add(void *ctx, const cm_event *event)
@@ -207,25 +253,44 @@ int cm_analytics_add(void *ctx, const cm_event *event)
     if (event->time > analytics->last_time)
         analytics->last_time = event->time;
 
-    uint64_t id[3];
-    size_t len = entity_key(id, E_USER, &event->user_id, sizeof event->user_id);
-    cm_entity *user = entity_get(&analytics->users, id, len);
-    entity_add_type(&analytics->distinct, user, event);
-    entity_add_day(&analytics->distinct, user, day);
-    user->hours |= (uint32_t)1 << hour;
-    if (hour < user->first_hour)
-        user->first_hour = (uint8_t)hour;
-    if (event->user_session.len > 0) {
+    /* The entities' records are updated CM_PENDING_EVENTS events later: their slots are
+       prefetched now, so the lookups rarely wait on memory. */
+    cm_pending_event pending;
+    pending.day = day;
+    pending.type = (int8_t)event->type;
+    pending.hour = (uint8_t)hour;
+    pending.has_session = event->user_session.len > 0;
+    entity_ref_make(&pending.user, &analytics->users, E_USER, &event->user_id,
+                    sizeof event->user_id);
+    if (pending.has_session) {
         cm_session_id session;
         cm_session_id_make(&session, event->user_session.ptr, event->user_session.len);
-        len = entity_key(id, E_SESSION, &session, sizeof session);
-        cm_entity *record = entity_get(&analytics->sessions, id, len);
-        entity_add_type(&analytics->distinct, record, event);
-        entity_add_day(&analytics->distinct, record, day);
+        entity_ref_make(&pending.session, &analytics->sessions, E_SESSION, &session,
+                        sizeof session);
     }
-    len = entity_key(id, E_PRODUCT, &event->product_id, sizeof event->product_id);
-    entity_get(&analytics->products, id, len);
+    entity_ref_make(&pending.product, &analytics->products, E_PRODUCT, &event->product_id,
+                    sizeof event->product_id);
+    if (event->type == CM_TYPE_OTHER) {
+        add_type_fact(&analytics->distinct, &pending.user, event);
+        if (pending.has_session)
+            add_type_fact(&analytics->distinct, &pending.session, event);
+    }
+    if (analytics->npending < CM_PENDING_EVENTS) {
+        analytics->pending[analytics->npending++] = pending;
+        return 0;
+    }
+    apply_pending(analytics, &analytics->pending[analytics->next]);
+    analytics->pending[analytics->next] = pending;
+    analytics->next = (analytics->next + 1) % CM_PENDING_EVENTS;
     return 0;
+}
+
+/* Applies the events still waiting. */
+static void flush_pending(cm_analytics *analytics)
+{
+    for (int i = 0; i < analytics->npending; i++)
+        apply_pending(analytics, &analytics->pending[(analytics->next + i) % CM_PENDING_EVENTS]);
+    analytics->npending = analytics->next = 0;
 }
 
 /* ---- merging and counting ---- */
@@ -522,6 +587,8 @@ void cm_analytics_finish(MPI_Comm comm, cm_analytics *analytics, cm_results *res
                  MPI_Reduce(&analytics->first_time, &first_time, 1, MPI_INT64_T, MPI_MIN, 0, comm));
     CM_MPI_CHECK(comm,
                  MPI_Reduce(&analytics->last_time, &last_time, 1, MPI_INT64_T, MPI_MAX, 0, comm));
+
+    flush_pending(analytics);
 
     /* The group-by tables from the items, reduced to rank 0. */
     cm_table groups;

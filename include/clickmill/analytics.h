@@ -27,6 +27,24 @@ typedef struct {
     size_t cap, count; /* cap: a power of two */
 } cm_entity_table;
 
+/* An entity of an event whose record is updated a few events later, once the prefetch of its
+ * slot has had time to arrive. */
+typedef struct {
+    uint64_t key[3];
+    uint64_t hash;
+    uint8_t len;
+} cm_entity_ref;
+
+typedef struct {
+    cm_entity_ref user, session, product;
+    int64_t day;
+    int8_t type; /* CM_TYPE_* */
+    uint8_t hour;
+    uint8_t has_session;
+} cm_pending_event;
+
+#define CM_PENDING_EVENTS 8
+
 /* One rank's partial aggregates. */
 typedef struct {
     cm_table items; /* (event type, category_code, brand, day): views, carts, purchases, revenue,
@@ -37,6 +55,8 @@ typedef struct {
                           an entity's 64-day window */
     int64_t hours[24][4];
     int64_t first_time, last_time;
+    cm_pending_event pending[CM_PENDING_EVENTS]; /* a ring: the oldest at `next` when full */
+    int npending, next;
 } cm_analytics;
 
 void cm_analytics_init(cm_analytics *analytics);
