@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "clickmill/error.h"
 
@@ -85,30 +88,54 @@ static void on_field(void *field, size_t len, void *data)
     parser->nfields++;
 }
 
+/* Splits a line that has no quote and no NUL at its commas: exactly what libcsv does with
+ * such a line (strict, no space trimming, LF the only terminator); test/check_row.c and
+ * fuzz/row_split.c hold the two to the same fields. Returns 0, with nothing split, when the
+ * line has a quote or a NUL, which only libcsv and the NUL check may judge. Sixteen bytes at
+ * a time where SSE2 is there. */
+static int split_plain(cm_row_parser *parser, const char *line, size_t len)
+{
+    size_t start = 0, i = 0;
+#ifdef __SSE2__
+    const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"');
+    const __m128i nul = _mm_setzero_si128();
+    for (; i + 16 <= len; i += 16) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(line + i));
+        if (_mm_movemask_epi8(
+                _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, nul))))
+            return 0;
+        for (unsigned commas = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, comma)); commas;
+             commas &= commas - 1) {
+            size_t at = i + (size_t)__builtin_ctz(commas);
+            on_field((void *)(line + start), at - start, parser);
+            start = at + 1;
+        }
+    }
+#endif
+    for (; i < len; i++) {
+        if (line[i] == '"' || line[i] == '\0')
+            return 0;
+        if (line[i] == ',') {
+            on_field((void *)(line + start), i - start, parser);
+            start = i + 1;
+        }
+    }
+    on_field((void *)(line + start), len - start, parser);
+    return 1;
+}
+
 int cm_row_split(cm_row_parser *parser, const char *line, size_t len)
 {
     parser->nfields = 0;
     parser->too_long = 0;
     if (len == 0)
         return -CM_REJECT_EMPTY_LINE;
+    if (!parser->libcsv_only && split_plain(parser, line, len))
+        return parser->too_long ? -CM_REJECT_LONG_FIELD : parser->nfields;
+    parser->nfields = 0; /* the plain split may have begun before it met a quote */
+    parser->too_long = 0;
     if (memchr(line, '\0', len))
         return -CM_REJECT_NUL;
-    if (!parser->libcsv_only && !memchr(line, '"', len)) {
-        /* Without a quote character libcsv (strict, no space trimming, LF the only
-           terminator) ends a field at each comma and nowhere else; test/check_row.c and
-           fuzz/row_split.c hold this path to exactly libcsv's fields. */
-        const char *field = line, *end = line + len;
-        for (;;) {
-            const char *comma = memchr(field, ',', (size_t)(end - field));
-            if (!comma) {
-                on_field((void *)field, (size_t)(end - field), parser);
-                break;
-            }
-            on_field((void *)field, (size_t)(comma - field), parser);
-            field = comma + 1;
-        }
-        return parser->too_long ? -CM_REJECT_LONG_FIELD : parser->nfields;
-    }
     size_t used = csv_parse(&parser->csv, line, len, on_field, NULL, parser);
     int failed = used != len;
     if (csv_fini(&parser->csv, on_field, NULL, parser) != 0)
