@@ -21,7 +21,7 @@ LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)
 TESTS = $(patsubst test/%.c,bin/tests/%,$(wildcard test/check_*.c))
 
-.PHONY: all deps check test unit demo fidelity clean format fuzz
+.PHONY: all deps check test unit demo fidelity bench clean format fuzz
 all: bin/clickmill
 
 build/%.o: src/%.c $(wildcard include/clickmill/*.h) | build
@@ -99,6 +99,17 @@ fuzz: $(FUZZ_TARGETS)
 	  $$target -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $$corpus >bin/fuzz/log 2>&1; \
 	  status=$$?; tail -n 3 bin/fuzz/log; [ $$status -eq 0 ] || { cat bin/fuzz/log | tail -n 40; exit 1; }; \
 	done
+
+# Benchmarks, not part of check (they take minutes): clickmill analyze against DuckDB and
+# pandas on generated files of 1M and 10M rows (bench/analyze.sh), then clickmill train against
+# scikit-learn and XGBoost at 1M rows (bench/train.sh). BENCH_FULL=1 adds the full October size,
+# 42,448,764 rows, to the first and trains on it. Data in bench-data/, results in bench-results/.
+BENCH_FULL ?= 0
+bench: all
+	@status=0; \
+	BENCH_FULL=$(BENCH_FULL) bench/analyze.sh || status=1; \
+	bench/train.sh $(if $(filter 1,$(BENCH_FULL)),42448764,1000000) || status=1; \
+	exit $$status
 
 format:
 	clang-format -i src/*.c include/clickmill/*.h test/*.c fuzz/*.c
