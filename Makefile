@@ -21,7 +21,7 @@ LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)
 TESTS = $(patsubst test/%.c,bin/tests/%,$(wildcard test/check_*.c))
 
-.PHONY: all deps check test unit demo fidelity bench clean format fuzz
+.PHONY: all deps check test unit demo fidelity bench clean format fuzz fuzz-deps
 all: bin/clickmill
 
 build/%.o: src/%.c $(wildcard include/clickmill/*.h) | build
@@ -90,6 +90,14 @@ bin/fuzz/row_split: fuzz/row_split.c src/row.c src/event.c src/error.c | bin/fuz
 
 bin/fuzz:
 	mkdir -p $@
+
+fuzz-deps:
+	@command -v clang >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang >/dev/null; \
+	  else echo "fuzz: needs clang: sudo apt-get install -y clang"; exit 1; fi; }
+
+$(FUZZ_TARGETS): | fuzz-deps
 
 fuzz: $(FUZZ_TARGETS)
 	@for target in $(FUZZ_TARGETS); do \
