@@ -91,11 +91,9 @@ bin/fuzz/row_split: fuzz/row_split.c src/row.c src/event.c src/error.c | bin/fuz
 bin/fuzz:
 	mkdir -p $@
 
+FUZZ_DEPS = clang libclang-rt-14-dev
 fuzz-deps:
-	@command -v clang >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang >/dev/null; \
-	  else echo "fuzz: needs clang: sudo apt-get install -y clang"; exit 1; fi; }
+	@$(MAKE) --no-print-directory deps DEPS="$(FUZZ_DEPS)"
 
 $(FUZZ_TARGETS): | fuzz-deps
 
