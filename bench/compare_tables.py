@@ -20,16 +20,7 @@ import io
 import os
 import sys
 
-TABLES = {
-    "summary": "rows,rows_rejected,users,sessions,products,revenue,first_event,last_event",
-    "funnel": "event_type,events,users,sessions",
-    "categories": "category,views,carts,purchases,revenue",
-    "category_brands": "category,brand,views,carts,purchases,revenue",
-    "category_products": "category,product,views,carts,purchases,revenue",
-    "brands": "brand,views,carts,purchases,revenue",
-    "days": "date,views,carts,purchases,revenue,users,sessions",
-    "hours": "hour,views,carts,purchases,revenue,users,users_cumulative",
-}
+from contract import TABLES  # noqa: E402  (bench/ is on sys.path: this file lives there)
 # How many leading columns form each table's key (summary has one row and no key).
 KEYS = {"summary": 0, "funnel": 1, "categories": 1, "category_brands": 2,
         "category_products": 2, "brands": 1, "days": 1, "hours": 1}

@@ -20,16 +20,8 @@ import time
 import numpy as np
 import pandas as pd
 
-TABLES = {
-    "summary": "rows,rows_rejected,users,sessions,products,revenue,first_event,last_event",
-    "funnel": "event_type,events,users,sessions",
-    "categories": "category,views,carts,purchases,revenue",
-    "category_brands": "category,brand,views,carts,purchases,revenue",
-    "category_products": "category,product,views,carts,purchases,revenue",
-    "brands": "brand,views,carts,purchases,revenue",
-    "days": "date,views,carts,purchases,revenue,users,sessions",
-    "hours": "hour,views,carts,purchases,revenue,users,users_cumulative",
-}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from contract import TABLES  # noqa: E402
 # The columns read and their types; empty fields stay empty strings (keep_default_na=False).
 # Low-cardinality strings are categoricals, the session a categorical too (its integer codes
 # make the distinct counts cheap); category_id is not needed.
