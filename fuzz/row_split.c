@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int fields = fast_count < CM_FIELDS_MAX ? fast_count : CM_FIELDS_MAX;
     for (int f = 0; f < fields; f++)
         if (fast->field_len[f] != slow->field_len[f] ||
-            memcmp(fast->storage[f], slow->storage[f], fast->field_len[f] + 1) != 0)
+            memcmp(fast->field[f], slow->field[f], fast->field_len[f]) != 0)
             abort();
     return 0;
 }

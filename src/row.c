@@ -72,6 +72,21 @@ void cm_row_parser_free(cm_row_parser *parser)
     csv_free(&parser->csv);
 }
 
+/* A field of a plain line, left where it is in the line. */
+static void plain_field(cm_row_parser *parser, const char *field, size_t len)
+{
+    if (parser->nfields < CM_FIELDS_MAX) {
+        if (len > CM_FIELD_MAX) {
+            parser->too_long = 1;
+            len = 0;
+        }
+        parser->field[parser->nfields] = field;
+        parser->field_len[parser->nfields] = len;
+    }
+    parser->nfields++;
+}
+
+/* libcsv's callback: its field buffer is reused, so the field is copied. */
 static void on_field(void *field, size_t len, void *data)
 {
     cm_row_parser *parser = data;
@@ -83,6 +98,7 @@ static void on_field(void *field, size_t len, void *data)
         if (len)
             memcpy(parser->storage[parser->nfields], field, len);
         parser->storage[parser->nfields][len] = '\0';
+        parser->field[parser->nfields] = parser->storage[parser->nfields];
         parser->field_len[parser->nfields] = len;
     }
     parser->nfields++;
@@ -107,7 +123,7 @@ static int split_plain(cm_row_parser *parser, const char *line, size_t len)
         for (unsigned commas = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, comma)); commas;
              commas &= commas - 1) {
             size_t at = i + (size_t)__builtin_ctz(commas);
-            on_field((void *)(line + start), at - start, parser);
+            plain_field(parser, line + start, at - start);
             start = at + 1;
         }
     }
@@ -116,11 +132,11 @@ static int split_plain(cm_row_parser *parser, const char *line, size_t len)
         if (line[i] == '"' || line[i] == '\0')
             return 0;
         if (line[i] == ',') {
-            on_field((void *)(line + start), i - start, parser);
+            plain_field(parser, line + start, i - start);
             start = i + 1;
         }
     }
-    on_field((void *)(line + start), len - start, parser);
+    plain_field(parser, line + start, len - start);
     return 1;
 }
 
@@ -225,7 +241,7 @@ static int is_event_type(const char *text, size_t len)
 static cm_text field_text(const cm_row_parser *parser, const cm_layout *layout, int column)
 {
     int index = layout->index[column];
-    return (cm_text){parser->storage[index], parser->field_len[index]};
+    return (cm_text){parser->field[index], parser->field_len[index]};
 }
 
 int cm_row_parse(cm_row_parser *parser, const cm_layout *layout, const char *line, size_t len,
@@ -295,7 +311,9 @@ int cm_layout_parse(cm_layout *layout, const char *line, size_t len, char *err, 
         layout->index[column] = -1;
     for (int field = 0; field < nfields; field++) {
         for (int column = 0; column < CM_NCOLUMNS; column++) {
-            if (strcmp(parser->storage[field], cm_column_names[column]) != 0)
+            size_t name_len = strlen(cm_column_names[column]);
+            if (parser->field_len[field] != name_len ||
+                memcmp(parser->field[field], cm_column_names[column], name_len) != 0)
                 continue;
             if (layout->index[column] >= 0) {
                 snprintf(err, err_size, "the header names column '%s' twice",

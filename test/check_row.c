@@ -531,9 +531,10 @@ START_TEST(test_fast_path_equals_libcsv)
         int fields = fast_count < CM_FIELDS_MAX ? fast_count : CM_FIELDS_MAX;
         for (int f = 0; f < fields; f++) {
             if (parser.field_len[f] != slow.field_len[f] ||
-                memcmp(parser.storage[f], slow.storage[f], parser.field_len[f] + 1) != 0)
-                ck_abort_msg("round %d field %d differs: '%s' vs '%s'", round, f, parser.storage[f],
-                             slow.storage[f]);
+                memcmp(parser.field[f], slow.field[f], parser.field_len[f]) != 0)
+                ck_abort_msg("round %d field %d differs: '%.*s' vs '%.*s'", round, f,
+                             (int)parser.field_len[f], parser.field[f], (int)slow.field_len[f],
+                             slow.field[f]);
         }
         compared++;
     }

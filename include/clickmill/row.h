@@ -62,11 +62,14 @@ typedef struct {
  * Local. */
 int cm_layout_parse(cm_layout *layout, const char *line, size_t len, char *err, size_t err_size);
 
-/* A reusable row parser. It owns the field storage that parsed events point into. */
+/* A reusable row parser. Parsed events point into the line or into the parser's storage, valid
+ * until the next line. */
 typedef struct {
     struct csv_parser csv;
-    char storage[CM_FIELDS_MAX][CM_FIELD_MAX + 1];
+    const char *field[CM_FIELDS_MAX]; /* each field: into the line itself for a line without
+                                         quotes, else into storage (libcsv unquotes) */
     size_t field_len[CM_FIELDS_MAX];
+    char storage[CM_FIELDS_MAX][CM_FIELD_MAX + 1];
     int nfields;
     int too_long;    /* a field was over CM_FIELD_MAX */
     int libcsv_only; /* 1: no fast path for lines without quotes (for the tests that compare
