@@ -352,8 +352,8 @@ static void print_data_summary(const cm_scan_stats *scan, const cm_samples_stats
     char a[32], b[32], c[32], d[32];
     cm_format_count(scan->rows, a, sizeof a);
     cm_format_count(scan->rejected, b, sizeof b);
-    printf("clickmill train: %s rows (%s rejected) from %d file%s on %d rank%s in %.2f s\n", a,
-           b, nfiles, nfiles == 1 ? "" : "s", nranks, nranks == 1 ? "" : "s", seconds);
+    printf("clickmill train: %s rows (%s rejected) from %d file%s on %d rank%s in %.2f s\n", a, b,
+           nfiles, nfiles == 1 ? "" : "s", nranks, nranks == 1 ? "" : "s", seconds);
     cm_format_count(stats->cart_sessions, a, sizeof a);
     cm_format_count(stats->session_events, b, sizeof b);
     cm_format_count(stats->samples, c, sizeof c);
