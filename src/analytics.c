@@ -21,13 +21,7 @@ enum { Q_ANY = 1, Q_TYPE, Q_DAY, Q_HOUR, Q_FIRST_HOUR };
 
 static const char *const type_names[3] = {"view", "cart", "purchase"};
 
-#define DAY_SECONDS 86400
-#define NO_WINDOW   INT32_MIN
-
-static int64_t day_of(int64_t time)
-{
-    return time >= 0 ? time / DAY_SECONDS : -((-time + DAY_SECONDS - 1) / DAY_SECONDS);
-}
+#define NO_WINDOW INT32_MIN
 
 static int32_t window_of(int64_t day)
 {
@@ -227,7 +221,7 @@ int cm_analytics_add(void *ctx, const cm_event *event)
 {
     cm_analytics *analytics = ctx;
     int hour = cm_time_hour(event->time);
-    int64_t day = day_of(event->time);
+    int64_t day = cm_time_day(event->time);
 
     /* One upsert per event; the group-by tables are expanded from these at the end. */
     cm_key key;

@@ -1,10 +1,8 @@
 /* `clickmill predict`: score every cart of event files with a trained model. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "clickmill/commands.h"
 #include "clickmill/console.h"
@@ -45,15 +43,9 @@ static int write_predictions(const char *path, const cm_sample_row *rows, size_t
                              double threshold, char *err, size_t err_size)
 {
     char temporary[4200];
-    FILE *out = stdout;
-    if (path) {
-        snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
-        out = fopen(temporary, "w");
-        if (!out) {
-            snprintf(err, err_size, "%s: cannot create: %s", temporary, strerror(errno));
-            return CM_EIO;
-        }
-    }
+    FILE *out = path ? cm_output_open(path, temporary, sizeof temporary, err, err_size) : stdout;
+    if (!out)
+        return CM_EIO;
     fputs("event_time,user_session,product_id,probability,predicted,bought\n", out);
     cm_buffer field = {0};
     for (size_t r = 0; r < count; r++) {
@@ -69,12 +61,7 @@ static int write_predictions(const char *path, const cm_sample_row *rows, size_t
     cm_buffer_free(&field);
     if (!path)
         return fflush(out) == 0 ? 0 : CM_EIO;
-    if (ferror(out) | (fclose(out) != 0)) {
-        snprintf(err, err_size, "%s: write error: %s", temporary, strerror(errno));
-        unlink(temporary);
-        return CM_EIO;
-    }
-    return cm_commit_file(temporary, path, err, err_size);
+    return cm_output_commit(out, temporary, path, err, err_size);
 }
 
 /* Rank 0: how well the predictions did, and how many used unseen values. */

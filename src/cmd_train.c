@@ -441,7 +441,7 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
                    "all); choose a fraction further from %s",
                    opts.test_fraction, counts[0] ? "test" : "training", (long long)stats.samples,
                    counts[0] ? "0" : "1");
-        else if (stats.first_time / 86400 == stats.last_time / 86400)
+        else if (cm_time_day(stats.first_time) == cm_time_day(stats.last_time))
             cm_say(comm,
                    "train: the data covers one day only (%s), so there is no earlier "
                    "day to train on; split by session with --test-fraction 0.2",

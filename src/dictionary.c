@@ -11,8 +11,6 @@
 
 const char *const cm_dictionary_names[CM_NDICTS] = {"category", "product", "brand"};
 
-#define BCAST_CHUNK (1 << 30)
-
 void cm_dictionary_init(cm_dictionary *dict, char **values, int64_t *events, size_t count)
 {
     dict->count = count;
@@ -117,25 +115,6 @@ fail:
     free(values);
     free(events);
     return CM_EINPUT;
-}
-
-void cm_bcast_buffer(MPI_Comm comm, cm_buffer *buffer, int root)
-{
-    int rank;
-    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
-    int64_t len = (int64_t)buffer->len;
-    CM_MPI_CHECK(comm, MPI_Bcast(&len, 1, MPI_INT64_T, root, comm));
-    if (rank != root) {
-        if ((size_t)len + 1 > buffer->cap) {
-            buffer->data = cm_xrealloc(buffer->data, (size_t)len + 1);
-            buffer->cap = (size_t)len + 1;
-        }
-        buffer->len = (size_t)len;
-    }
-    for (int64_t at = 0; at < len; at += BCAST_CHUNK) {
-        int piece = (int)(len - at < BCAST_CHUNK ? len - at : BCAST_CHUNK);
-        CM_MPI_CHECK(comm, MPI_Bcast(buffer->data + at, piece, MPI_BYTE, root, comm));
-    }
 }
 
 typedef struct {

@@ -105,6 +105,11 @@ void cm_time_format(int64_t seconds, char out[24])
     memcpy(out + 19, " UTC", 5);
 }
 
+int64_t cm_time_day(int64_t seconds)
+{
+    return floor_div(seconds, 86400);
+}
+
 int cm_time_hour(int64_t seconds)
 {
     return (int)((seconds - floor_div(seconds, 86400) * 86400) / 3600);

@@ -381,21 +381,6 @@ void cm_forest_grow(cm_forest *forest, const cm_forest_params *params, const dou
     binned_free(&data);
 }
 
-double cm_forest_score(const cm_forest *forest, const double *x)
-{
-    if (forest->ntrees == 0)
-        return 0.0;
-    double sum = 0;
-    for (int t = 0; t < forest->ntrees; t++) {
-        const cm_tree_node *nodes = forest->nodes + forest->tree_start[t];
-        int32_t k = 0;
-        while (nodes[k].feature >= 0)
-            k = x[nodes[k].feature] <= nodes[k].threshold ? nodes[k].left : nodes[k].right;
-        sum += nodes[k].value;
-    }
-    return sum / forest->ntrees;
-}
-
 void cm_forest_score_rows(const cm_forest *forest, const double *x, size_t n, double *out)
 {
     enum { BLOCK = 4096 };
@@ -418,6 +403,13 @@ void cm_forest_score_rows(const cm_forest *forest, const double *x, size_t n, do
         for (size_t i = start; i < end; i++)
             out[i] = forest->ntrees ? out[i] / forest->ntrees : 0.0;
     }
+}
+
+double cm_forest_score(const cm_forest *forest, const double *x)
+{
+    double score;
+    cm_forest_score_rows(forest, x, 1, &score);
+    return score;
 }
 
 void cm_forest_importances(const cm_forest *forest, double *out)

@@ -41,6 +41,25 @@ void cm_recv_bytes(MPI_Comm comm, int source, cm_buffer *buffer)
     buffer->len = (size_t)len;
 }
 
+void cm_bcast_buffer(MPI_Comm comm, cm_buffer *buffer, int root)
+{
+    int rank;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    int64_t len = (int64_t)buffer->len;
+    CM_MPI_CHECK(comm, MPI_Bcast(&len, 1, MPI_INT64_T, root, comm));
+    if (rank != root) {
+        if ((size_t)len + 1 > buffer->cap) {
+            buffer->data = cm_xrealloc(buffer->data, (size_t)len + 1);
+            buffer->cap = (size_t)len + 1;
+        }
+        buffer->len = (size_t)len;
+    }
+    for (int64_t at = 0; at < len; at += CHUNK_BYTES) {
+        int piece = (int)(len - at < CHUNK_BYTES ? len - at : CHUNK_BYTES);
+        CM_MPI_CHECK(comm, MPI_Bcast(buffer->data + at, piece, MPI_BYTE, root, comm));
+    }
+}
+
 static void serialize_all(const cm_table *table, cm_buffer *out)
 {
     for (size_t i = 0; i < table->count; i++)

@@ -14,6 +14,7 @@
 #include "clickmill/error.h"
 #include "clickmill/features.h"
 #include "clickmill/h5.h"
+#include "clickmill/merge.h"
 #include "clickmill/output.h"
 #include "clickmill/result.h"
 #include "clickmill/version.h"

@@ -160,6 +160,26 @@ int cm_commit_file(const char *temporary, const char *path, char *err, size_t er
     return CM_EIO;
 }
 
+FILE *cm_output_open(const char *path, char *temporary, size_t temporary_size, char *err,
+                     size_t err_size)
+{
+    snprintf(temporary, temporary_size, "%s.tmp.%ld", path, (long)getpid());
+    FILE *out = fopen(temporary, "w");
+    if (!out)
+        snprintf(err, err_size, "%s: cannot create: %s", temporary, strerror(errno));
+    return out;
+}
+
+int cm_output_commit(FILE *out, const char *temporary, const char *path, char *err, size_t err_size)
+{
+    if (ferror(out) | (fclose(out) != 0)) {
+        snprintf(err, err_size, "%s: write error: %s", temporary, strerror(errno));
+        unlink(temporary);
+        return CM_EIO;
+    }
+    return cm_commit_file(temporary, path, err, err_size);
+}
+
 int cm_results_write_csv_dir(const char *dir, const cm_results *results, char *err, size_t err_size)
 {
     char tables[4096], path[4200], temporary[4300];
@@ -167,19 +187,11 @@ int cm_results_write_csv_dir(const char *dir, const cm_results *results, char *e
     int rc = cm_mkdirs(tables, err, err_size);
     for (int t = 0; t < CM_NTABLES && rc == 0; t++) {
         snprintf(path, sizeof path, "%s/%s.csv", tables, results->tables[t].name);
-        snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
-        FILE *out = fopen(temporary, "w");
-        if (!out) {
-            snprintf(err, err_size, "%s: cannot create: %s", temporary, strerror(errno));
+        FILE *out = cm_output_open(path, temporary, sizeof temporary, err, err_size);
+        if (!out)
             return CM_EIO;
-        }
-        rc = cm_result_write_csv(out, &results->tables[t]);
-        if (fclose(out) != 0 || rc != 0) {
-            snprintf(err, err_size, "%s: write error: %s", temporary, strerror(errno));
-            unlink(temporary);
-            return CM_EIO;
-        }
-        rc = cm_commit_file(temporary, path, err, err_size);
+        cm_result_write_csv(out, &results->tables[t]); /* its errors stay in ferror(out) */
+        rc = cm_output_commit(out, temporary, path, err, err_size);
     }
     return rc;
 }

@@ -1,12 +1,10 @@
 /* From event files to model samples: scan, shuffle to session owners, features and labels. */
 #include "clickmill/samples.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "clickmill/error.h"
 #include "clickmill/merge.h"
@@ -100,8 +98,7 @@ static void extract_session(const cm_session_event *events, size_t count,
 
 int64_t cm_split_cutoff(const cm_split *split, int64_t last_time)
 {
-    int64_t last_day = last_time >= 0 ? last_time / DAY : -((-last_time + DAY - 1) / DAY);
-    return (last_day - (split->test_days - 1)) * DAY;
+    return (cm_time_day(last_time) - (split->test_days - 1)) * DAY;
 }
 
 int cm_split_is_test(const cm_split *split, int64_t cutoff, int64_t time,
@@ -241,12 +238,9 @@ int cm_samples_write_csv(const char *path, const cm_sample_row *rows, size_t cou
                          size_t err_size)
 {
     char temporary[4200];
-    snprintf(temporary, sizeof temporary, "%s.tmp.%ld", path, (long)getpid());
-    FILE *out = fopen(temporary, "w");
-    if (!out) {
-        snprintf(err, err_size, "%s: cannot create: %s", temporary, strerror(errno));
+    FILE *out = cm_output_open(path, temporary, sizeof temporary, err, err_size);
+    if (!out)
         return CM_EIO;
-    }
     fputs("user_session,product_id,event_time", out);
     for (int f = 0; f < CM_NFEATURES; f++)
         fprintf(out, ",%s", cm_feature_defs[f].name);
@@ -267,10 +261,5 @@ int cm_samples_write_csv(const char *path, const cm_sample_row *rows, size_t cou
         fprintf(out, ",%d,%s\n", rows[r].label, rows[r].test ? "test" : "train");
     }
     cm_buffer_free(&line);
-    if (ferror(out) | (fclose(out) != 0)) {
-        snprintf(err, err_size, "%s: write error: %s", temporary, strerror(errno));
-        unlink(temporary);
-        return CM_EIO;
-    }
-    return cm_commit_file(temporary, path, err, err_size);
+    return cm_output_commit(out, temporary, path, err, err_size);
 }

@@ -47,11 +47,10 @@ void cm_session_id_make(cm_session_id *id, const char *text, size_t len)
         memcpy(id->bytes, text, len);
     } else {
         id->kind = CM_SESSION_HASH;
+        /* The second half mixes a hash of the first with one of the text's first half, so the
+           128 bits are not two copies of one hash. */
         uint64_t low = cm_hash(text, len);
-        /* A second hash over the text and the first, so the 128 bits are not two copies. */
-        unsigned char salted[8];
-        memcpy(salted, &low, 8);
-        uint64_t high = cm_hash(text, len) ^ cm_hash(salted, 8) * 0x9E3779B97F4A7C15ULL;
+        uint64_t high = low ^ cm_hash(&low, sizeof low) * 0x9E3779B97F4A7C15ULL;
         high ^= cm_hash(text, len / 2) + len;
         memcpy(id->bytes, &low, 8);
         memcpy(id->bytes + 8, &high, 8);

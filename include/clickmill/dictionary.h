@@ -63,7 +63,4 @@ void cm_dictionary_copy(cm_dictionary *to, const cm_dictionary *from);
 void cm_dictionary_serialize(const cm_dictionary *dict, cm_buffer *out);
 int cm_dictionary_deserialize(cm_dictionary *dict, const char *data, size_t len, size_t *used);
 
-/* Sends rank root's buffer to every rank (any size). Collective. */
-void cm_bcast_buffer(MPI_Comm comm, cm_buffer *buffer, int root);
-
 #endif

@@ -42,6 +42,9 @@ void cm_time_format(int64_t seconds, char out[24]);
 /* Writes "YYYY-MM-DD" (11 bytes with the NUL) into out. Local. */
 void cm_date_format(int64_t seconds, char out[11]);
 
+/* Days since 1970-01-01 (UTC), rounded down, so times before 1970 get negative days. Local. */
+int64_t cm_time_day(int64_t seconds);
+
 /* Hour of day (0-23, UTC) and weekday (0 = Monday .. 6 = Sunday). Local. */
 int cm_time_hour(int64_t seconds);
 int cm_time_weekday(int64_t seconds);

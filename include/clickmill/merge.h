@@ -27,6 +27,10 @@ void cm_exchange_buffers(MPI_Comm comm, cm_buffer *outgoing, cm_buffer *incoming
 void cm_send_bytes(MPI_Comm comm, int dest, const void *data, size_t len);
 void cm_recv_bytes(MPI_Comm comm, int source, cm_buffer *buffer);
 
+/* Sends rank root's buffer to every rank (any size, in pieces that fit an int); the others'
+ * buffers are resized to fit. Collective. */
+void cm_bcast_buffer(MPI_Comm comm, cm_buffer *buffer, int root);
+
 /* The owner rank of a key (hash of its first part). Local. */
 int cm_key_owner(const void *key, size_t len, int nranks);
 

@@ -37,6 +37,14 @@ int cm_mkdirs(const char *path, char *err, size_t err_size);
  * CM_EIO with the reason in err. Local. */
 int cm_output_check(const char *path, char *const *inputs, int ninputs, char *err, size_t err_size);
 
+/* Opens PATH.tmp.PID for writing (its name in temporary), or returns NULL with the reason in
+ * err. cm_output_commit closes it and renames it to path, or removes it after a write error;
+ * returns 0 or CM_EIO. Every CSV output is written this way. Local. */
+FILE *cm_output_open(const char *path, char *temporary, size_t temporary_size, char *err,
+                     size_t err_size);
+int cm_output_commit(FILE *out, const char *temporary, const char *path, char *err,
+                     size_t err_size);
+
 /* Moves `temporary` to `path`, or removes it and reports why. Local. */
 int cm_commit_file(const char *temporary, const char *path, char *err, size_t err_size);
 
