@@ -11,6 +11,8 @@
 /* The group-by tables, named by the first part of a groups key. */
 enum { G_FUNNEL = 1, G_CATEGORY, G_CATEGORY_BRAND, G_CATEGORY_PRODUCT, G_BRAND, G_DAY };
 enum { V_VIEWS, V_CARTS, V_PURCHASES, V_REVENUE, V_EVENTS, V_NCOLS };
+_Static_assert(sizeof((cm_analytics *)0)->hours[0] == V_NCOLS * sizeof(int64_t),
+               "an hour's row is an item row");
 
 /* Distinct counts are counts of (entity, question, group) facts, for example (user 42, "active
  * on day", 2019-10-01). Entities are users, sessions and products. Per event, each entity's
@@ -162,6 +164,7 @@ void cm_analytics_init(cm_analytics *analytics)
 {
     memset(analytics, 0, sizeof *analytics);
     cm_table_init(&analytics->items, V_NCOLS, NULL);
+    cm_table_init(&analytics->days, V_NCOLS, NULL);
     cm_table_init(&analytics->distinct, 0, NULL);
     analytics->first_time = INT64_MAX;
     analytics->last_time = INT64_MIN;
@@ -170,6 +173,7 @@ void cm_analytics_init(cm_analytics *analytics)
 void cm_analytics_free(cm_analytics *analytics)
 {
     cm_table_free(&analytics->items);
+    cm_table_free(&analytics->days);
     cm_table_free(&analytics->distinct);
     entities_free(&analytics->users);
     entities_free(&analytics->sessions);
@@ -217,31 +221,41 @@ static void apply_pending(cm_analytics *analytics, const cm_pending_event *pendi
     entity_get_hashed(&analytics->products, ref->key, ref->len, ref->hash);
 }
 
+/* Adds an event to a row of views, carts, purchases, revenue and events. */
+static void add_values(int64_t *values, const cm_event *event)
+{
+    if (event->type != CM_TYPE_OTHER)
+        values[event->type]++; /* V_VIEWS, V_CARTS, V_PURCHASES share the type's number */
+    if (event->type == CM_TYPE_PURCHASE)
+        values[V_REVENUE] += event->price_cents;
+    values[V_EVENTS]++;
+}
+
 int cm_analytics_add(void *ctx, const cm_event *event)
 {
     cm_analytics *analytics = ctx;
     int hour = cm_time_hour(event->time);
     int64_t day = cm_time_day(event->time);
 
-    /* One upsert per event; the group-by tables are expanded from these at the end. */
+    /* One upsert per event; the group-by tables are expanded from these at the end. Days are
+       apart, so that the items stay few enough to stay in cache. */
     cm_key key;
     cm_key_reset(&key);
     cm_key_add_text(&key, event->type_name.ptr, event->type_name.len);
     cm_key_add_text(&key, event->category_code.ptr, event->category_code.len);
     cm_key_add_text(&key, event->brand.ptr, event->brand.len);
-    cm_key_add_int(&key, day);
-    int64_t *values = cm_table_upsert(&analytics->items, key.bytes, key.len);
-    if (event->type != CM_TYPE_OTHER)
-        values[event->type]++; /* V_VIEWS, V_CARTS, V_PURCHASES share the type's number */
-    if (event->type == CM_TYPE_PURCHASE)
-        values[V_REVENUE] += event->price_cents;
-    values[V_EVENTS]++;
+    add_values(cm_table_upsert(&analytics->items, key.bytes, key.len), event);
+    if (!analytics->day_values || day != analytics->day) {
+        char table = G_DAY;
+        cm_key_reset(&key);
+        cm_key_add_text(&key, &table, 1);
+        cm_key_add_int(&key, day);
+        analytics->day_values = cm_table_upsert(&analytics->days, key.bytes, key.len);
+        analytics->day = day;
+    }
+    add_values(analytics->day_values, event);
 
-    int64_t *hour_row = analytics->hours[hour];
-    if (event->type != CM_TYPE_OTHER)
-        hour_row[event->type]++;
-    if (event->type == CM_TYPE_PURCHASE)
-        hour_row[V_REVENUE] += event->price_cents;
+    add_values(analytics->hours[hour], event);
     if (event->time < analytics->first_time)
         analytics->first_time = event->time;
     if (event->time > analytics->last_time)
@@ -440,19 +454,18 @@ static void count_distinct(const cm_table *distinct, const cm_analytics *analyti
     }
 }
 
-/* The group-by tables, from the (type, category_code, brand, day) items. */
+/* The group-by tables but days, from the (type, category_code, brand) items. */
 static void expand_items(const cm_table *items, cm_table *groups)
 {
     cm_key_reader reader;
     for (size_t i = 0; i < items->count; i++) {
-        size_t len, type_len, code_len, brand_len, day_len;
+        size_t len, type_len, code_len, brand_len;
         const char *key = cm_table_key(items, i, &len);
         const int64_t *values = cm_table_values(items, i);
         cm_key_reader_init(&reader, key, len);
         const char *type = cm_key_next(&reader, &type_len);
         const char *code = cm_key_next(&reader, &code_len);
         const char *brand = cm_key_next(&reader, &brand_len);
-        const char *day = cm_key_next(&reader, &day_len);
         cm_event event = {0};
         event.category_code = (cm_text){code, code_len};
         event.brand = (cm_text){brand, brand_len};
@@ -466,7 +479,6 @@ static void expand_items(const cm_table *items, cm_table *groups)
             {G_CATEGORY_BRAND, category, {brand, brand_len}},
             {G_CATEGORY_PRODUCT, category, product},
             {G_BRAND, {brand, brand_len}, {NULL, 0}},
-            {G_DAY, {day, day_len}, {NULL, 0}},
         };
         for (size_t g = 0; g < sizeof groups_of / sizeof groups_of[0]; g++) {
             cm_key out;
@@ -501,8 +513,8 @@ static void put_counts(cm_cell *cells, const int64_t *values)
     cells[3].num = values[V_REVENUE];
 }
 
-static void build_tables(const cm_table *groups, const cm_table *counts, const int64_t hours[24][4],
-                         cm_results *results)
+static void build_tables(const cm_table *groups, const cm_table *counts,
+                         const int64_t hours[24][V_NCOLS], cm_results *results)
 {
     cm_key_reader reader;
     for (size_t i = 0; i < groups->count; i++) {
@@ -574,9 +586,10 @@ void cm_analytics_finish(MPI_Comm comm, cm_analytics *analytics, cm_results *res
     CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
 
     /* Fixed-size arrays: one reduction each. */
-    int64_t hours[24][4];
+    int64_t hours[24][V_NCOLS];
     int64_t first_time, last_time;
-    CM_MPI_CHECK(comm, MPI_Reduce(analytics->hours, hours, 24 * 4, MPI_INT64_T, MPI_SUM, 0, comm));
+    CM_MPI_CHECK(comm,
+                 MPI_Reduce(analytics->hours, hours, 24 * V_NCOLS, MPI_INT64_T, MPI_SUM, 0, comm));
     CM_MPI_CHECK(comm,
                  MPI_Reduce(&analytics->first_time, &first_time, 1, MPI_INT64_T, MPI_MIN, 0, comm));
     CM_MPI_CHECK(comm,
@@ -588,7 +601,13 @@ void cm_analytics_finish(MPI_Comm comm, cm_analytics *analytics, cm_results *res
     cm_table groups;
     cm_table_init(&groups, V_NCOLS, NULL);
     expand_items(&analytics->items, &groups);
+    for (size_t i = 0; i < analytics->days.count; i++) {
+        size_t len;
+        const char *key = cm_table_key(&analytics->days, i, &len);
+        cm_table_merge_row(&groups, key, len, cm_table_values(&analytics->days, i));
+    }
     cm_table_free(&analytics->items);
+    cm_table_free(&analytics->days);
     cm_table_reduce(comm, &groups);
 
     /* Entity records and the other facts go to their owners, are counted there, and the
@@ -607,7 +626,7 @@ void cm_analytics_finish(MPI_Comm comm, cm_analytics *analytics, cm_results *res
     cm_table_reduce(comm, &counts);
 
     if (rank == 0) {
-        build_tables(&groups, &counts, (const int64_t(*)[4])hours, results);
+        build_tables(&groups, &counts, (const int64_t(*)[V_NCOLS])hours, results);
         cm_cell *summary = cm_result_add_row(&results->tables[CM_T_SUMMARY]);
         summary[0].num = results->rows_read;
         summary[1].num = results->rows_rejected;

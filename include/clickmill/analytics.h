@@ -47,13 +47,15 @@ typedef struct {
 
 /* One rank's partial aggregates. */
 typedef struct {
-    cm_table items; /* (event type, category_code, brand, day): views, carts, purchases, revenue,
-                       events; expanded into every group-by table at the end */
+    cm_table items; /* (event type, category_code, brand): views, carts, purchases, revenue,
+                       events; expanded into the group-by tables at the end */
+    cm_table days;  /* the days group-by table, its rows as items' */
+    int64_t day, *day_values; /* the last event's day and its row in `days` */
     cm_entity_table users, sessions, products;
-    cm_table distinct; /* what entity records cannot hold: (entity, question, group) keys for
-                          event types other than view, cart and purchase, and for days outside
-                          an entity's 64-day window */
-    int64_t hours[24][4];
+    cm_table distinct;    /* what entity records cannot hold: (entity, question, group) keys for
+                             event types other than view, cart and purchase, and for days outside
+                             an entity's 64-day window */
+    int64_t hours[24][5]; /* per hour of day, a row as items' */
     int64_t first_time, last_time;
     cm_pending_event pending[CM_PENDING_EVENTS]; /* a ring: the oldest at `next` when full */
     int npending, next;
