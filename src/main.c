@@ -13,9 +13,11 @@ static const char usage[] =
     "It runs the same on one rank, on a laptop's cores and on a cluster.\n"
     "\n"
     "commands:\n"
-    "  analyze     funnel, categories, brands, products, days and hours from CSV files\n"
+    "  analyze     funnel, categories, brands, products, days and hours from event files\n"
     "  journey     one session's (or user's) events in time order\n"
     "  generate    a synthetic month in the same format, as large as the real one\n"
+    "  ingest      parse CSV files once into a columnar HDF5 event store, which every\n"
+    "              command reads in place of the CSV files\n"
     "  train       a random forest that predicts whether a carted product is bought\n"
     "  predict     score the carts in event files with a trained model\n"
     "  model-info  a model's parameters, features, importances and metrics\n"
@@ -49,6 +51,8 @@ int main(int argc, char **argv)
         exit_code = CM_EXIT_OK;
     } else if (!strcmp(command, "analyze")) {
         exit_code = cm_cmd_analyze(comm, argc - 1, argv + 1);
+    } else if (!strcmp(command, "ingest")) {
+        exit_code = cm_cmd_ingest(comm, argc - 1, argv + 1);
     } else if (!strcmp(command, "generate")) {
         exit_code = cm_cmd_generate(comm, argc - 1, argv + 1);
     } else if (!strcmp(command, "train")) {

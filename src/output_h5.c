@@ -88,6 +88,8 @@ int cm_h5_close_commit(hid_t file, int rc, const char *temporary, const char *pa
 int cm_h5_write_attribute(hid_t file, const char *name, hid_t type, hsize_t count, const void *data)
 {
     int ok = 0;
+    if (H5Aexists(file, name) > 0 && H5Adelete(file, name) < 0) /* rewritten: a store's append */
+        return -1;
     hid_t space = count == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &count, NULL);
     hid_t attribute =
         space < 0 ? -1 : H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);

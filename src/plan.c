@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clickmill/error.h"
+#include "clickmill/store.h"
 
 int cm_input_open(cm_input *input, const char *path, char *err, size_t err_size)
 {
@@ -37,6 +38,11 @@ int cm_input_open(cm_input *input, const char *path, char *err, size_t err_size)
         goto cleanup;
     }
     input->size = st.st_size;
+    if (cm_store_is_hdf5(path)) {
+        rc = cm_store_inspect(input, path, err, err_size);
+        input->size = st.st_size;
+        goto cleanup;
+    }
     if (input->size == 0) {
         snprintf(err, err_size, "%s: the file is empty; expected a header line naming the columns",
                  path);
@@ -84,13 +90,6 @@ cleanup:
     return rc;
 }
 
-/* What rank 0 sends to the others for each file. */
-typedef struct {
-    int64_t size;
-    int64_t data_start;
-    cm_layout layout;
-} plan_wire;
-
 int cm_plan_build(MPI_Comm comm, char *const *paths, int npaths, cm_plan *plan, char *err,
                   size_t err_size)
 {
@@ -99,16 +98,12 @@ int cm_plan_build(MPI_Comm comm, char *const *paths, int npaths, cm_plan *plan, 
     memset(plan, 0, sizeof *plan);
     plan->nfiles = npaths;
     plan->files = cm_xcalloc((size_t)npaths, sizeof *plan->files);
-    plan_wire *wire = cm_xcalloc((size_t)npaths, sizeof *wire);
 
     int status = 0;
     char message[512] = "";
     if (rank == 0) {
         for (int i = 0; i < npaths && status == 0; i++) {
             status = cm_input_open(&plan->files[i], paths[i], message, sizeof message);
-            wire[i].size = plan->files[i].size;
-            wire[i].data_start = plan->files[i].data_start;
-            wire[i].layout = plan->files[i].layout;
         }
         if (npaths == 0) {
             status = CM_EUSAGE;
@@ -119,21 +114,21 @@ int cm_plan_build(MPI_Comm comm, char *const *paths, int npaths, cm_plan *plan, 
     if (status != 0) {
         CM_MPI_CHECK(comm, MPI_Bcast(message, sizeof message, MPI_CHAR, 0, comm));
         snprintf(err, err_size, "%s", message);
-        free(wire);
         cm_plan_free(plan);
         return status;
     }
-    CM_MPI_CHECK(comm, MPI_Bcast(wire, (int)(npaths * sizeof *wire), MPI_BYTE, 0, comm));
+    /* The inputs are plain data apart from the paths, which every rank has. */
+    CM_MPI_CHECK(comm,
+                 MPI_Bcast(plan->files, (int)(npaths * sizeof *plan->files), MPI_BYTE, 0, comm));
     for (int i = 0; i < npaths; i++) {
         cm_input *input = &plan->files[i];
         input->path = paths[i];
-        input->size = wire[i].size;
-        input->data_start = wire[i].data_start;
-        input->layout = wire[i].layout;
-        plan->data_bytes += input->size - input->data_start;
+        if (input->kind == CM_INPUT_STORE)
+            plan->store_rows += input->rows;
+        else
+            plan->data_bytes += input->size - input->data_start;
         plan->total_bytes += input->size;
     }
-    free(wire);
     return 0;
 }
 
@@ -152,21 +147,25 @@ void cm_range_of_rank(int64_t total, int nranks, int rank, int64_t *lo, int64_t 
 
 int cm_plan_segments(const cm_plan *plan, int nranks, int rank, cm_segment *segs)
 {
-    int64_t lo, hi, base = 0;
+    /* Index CM_INPUT_CSV: the byte space; CM_INPUT_STORE: the row space. */
+    int64_t lo[2], hi[2], base[2] = {0, 0};
     int count = 0;
-    cm_range_of_rank(plan->data_bytes, nranks, rank, &lo, &hi);
+    cm_range_of_rank(plan->data_bytes, nranks, rank, &lo[CM_INPUT_CSV], &hi[CM_INPUT_CSV]);
+    cm_range_of_rank(plan->store_rows, nranks, rank, &lo[CM_INPUT_STORE], &hi[CM_INPUT_STORE]);
     for (int i = 0; i < plan->nfiles; i++) {
         const cm_input *input = &plan->files[i];
-        int64_t data_len = input->size - input->data_start;
-        int64_t from = lo > base ? lo : base;
-        int64_t to = hi < base + data_len ? hi : base + data_len;
+        int k = input->kind;
+        int64_t first = k == CM_INPUT_STORE ? 0 : input->data_start;
+        int64_t len = k == CM_INPUT_STORE ? input->rows : input->size - input->data_start;
+        int64_t from = lo[k] > base[k] ? lo[k] : base[k];
+        int64_t to = hi[k] < base[k] + len ? hi[k] : base[k] + len;
         if (from < to) {
             segs[count].file = i;
-            segs[count].start = input->data_start + (from - base);
-            segs[count].end = input->data_start + (to - base);
+            segs[count].start = first + (from - base[k]);
+            segs[count].end = first + (to - base[k]);
             count++;
         }
-        base += data_len;
+        base[k] += len;
     }
     return count;
 }

@@ -12,6 +12,7 @@
 #include "clickmill/merge.h"
 #include "clickmill/output.h"
 #include "clickmill/progress.h"
+#include "clickmill/store.h"
 #include "clickmill/table.h"
 
 #define DEFAULT_BLOCK (8u << 20)
@@ -149,6 +150,11 @@ static int read_segments(const cm_plan *plan, const cm_segment *segs, int nsegs,
     size_t block = opts->block_size ? opts->block_size : DEFAULT_BLOCK;
     for (int s = 0; s < nsegs && rc == 0; s++) {
         const cm_input *input = &plan->files[segs[s].file];
+        if (input->kind == CM_INPUT_STORE) {
+            rc = cm_store_scan(input, segs[s].file, segs[s].start, segs[s].end, sink, ctx,
+                               &state->stats->rows, progress, err, err_size);
+            continue;
+        }
         cm_lines lines;
         rc = cm_lines_open(&lines, input->path, input->size, input->data_start, segs[s].start,
                            segs[s].end, block);
@@ -211,8 +217,12 @@ int cm_scan(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *opts, cm_eve
     cm_segment *segs = cm_xcalloc((size_t)plan->nfiles, sizeof *segs);
     int nsegs = cm_plan_segments(plan, nranks, rank, segs);
 
+    int64_t work = plan->data_bytes; /* progress: CSV data bytes and the stores' sizes */
+    for (int f = 0; f < plan->nfiles; f++)
+        if (plan->files[f].kind == CM_INPUT_STORE)
+            work += plan->files[f].size;
     cm_progress progress;
-    cm_progress_start(&progress, comm, opts->progress, plan->data_bytes);
+    cm_progress_start(&progress, comm, opts->progress, work);
     char message[512] = "";
     int rc = read_segments(plan, segs, nsegs, opts, sink, ctx, &state, &progress, message,
                            sizeof message);
@@ -237,6 +247,11 @@ int cm_scan(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *opts, cm_eve
     stats->rows = global[0];
     stats->rejected = global[1];
     memcpy(stats->by_reason, global + 2, sizeof stats->by_reason);
+    for (int f = 0; f < plan->nfiles; f++) /* rows a store's maker rejected count here too */
+        for (int r = 0; r < CM_NREASONS; r++) {
+            stats->by_reason[r] += plan->files[f].rejected_by_reason[r];
+            stats->rejected += plan->files[f].rejected_by_reason[r];
+        }
 
     /* Line numbers: a file's lines owned by lower ranks come first. Line 1 is the header. */
     int64_t *first_line = cm_xcalloc((size_t)plan->nfiles, sizeof(int64_t));

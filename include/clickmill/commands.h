@@ -14,6 +14,7 @@ enum { CM_EXIT_OK = 0, CM_EXIT_FAILURE = 1, CM_EXIT_USAGE = 2 };
 int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv);
 int cm_cmd_journey(MPI_Comm comm, int argc, char **argv);
 int cm_cmd_generate(MPI_Comm comm, int argc, char **argv);
+int cm_cmd_ingest(MPI_Comm comm, int argc, char **argv);
 int cm_cmd_train(MPI_Comm comm, int argc, char **argv);
 int cm_cmd_predict(MPI_Comm comm, int argc, char **argv);
 int cm_cmd_model_info(MPI_Comm comm, int argc, char **argv);

@@ -1,4 +1,4 @@
-/* The HDF5 writing helpers that the results file and the model file share. */
+/* The HDF5 helpers that the results file, the model file and the event store share. */
 #ifndef CLICKMILL_H5_H
 #define CLICKMILL_H5_H
 
@@ -26,7 +26,8 @@ hid_t cm_h5_string_type(void);
 int cm_h5_write_table(hid_t loc, const cm_result *table, const char *path, char *err,
                       size_t err_size);
 
-/* Writes an attribute: a scalar when count is 0, else a 1-D array. Returns 0 or -1. Local. */
+/* Writes an attribute, replacing one of that name: a scalar when count is 0, else a 1-D array.
+ * Returns 0 or -1. Local. */
 int cm_h5_write_attribute(hid_t loc, const char *name, hid_t type, hsize_t count, const void *data);
 
 /* Ends writing a file made under a temporary name: closes it (a failure to close is an error
@@ -34,5 +35,19 @@ int cm_h5_write_attribute(hid_t loc, const char *name, hid_t type, hsize_t count
  * Local. */
 int cm_h5_close_commit(hid_t file, int rc, const char *temporary, const char *path, char *err,
                        size_t err_size);
+
+/* Reads a scalar attribute as `type` into out. Returns 0 or -1 (missing, not scalar,
+ * unreadable). Local. */
+int cm_h5_read_attribute(hid_t loc, const char *name, hid_t type, void *out);
+
+/* Reads a scalar string attribute into out (cut to size). Returns 0 or -1. Local. */
+int cm_h5_read_text_attribute(hid_t loc, const char *name, char *out, size_t size);
+
+/* Reads a 1-D string attribute or dataset: an array of *count NUL-terminated copies (NULL
+ * entries for empty values), or NULL when it is missing or unreadable. Free with
+ * cm_h5_free_text_array. Local. */
+char **cm_h5_read_text_array(hid_t loc, const char *attribute, hsize_t *count);
+char **cm_h5_read_text_dataset(hid_t loc, const char *dataset, hsize_t *count);
+void cm_h5_free_text_array(char **values, hsize_t count);
 
 #endif
