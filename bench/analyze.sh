@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Times `clickmill analyze` with 1 and 2 ranks against DuckDB (1 and 2 threads, straight from
+# Times `clickmill analyze` with 1 and 2 ranks, `clickmill ingest` into an event store and
+# analyze reading that store, against DuckDB (1 and 2 threads, straight from
 # the CSV and from a loaded table) and pandas computing the same eight tables from the same
 # generated CSV file, after the physical floor (cat, wc -l) of reading that file. A peer's
 # time counts only when its tables equal clickmill's (bench/compare_tables.py). Prints one
@@ -223,6 +224,21 @@ bench_size() {
         compare "$rows" clickmill-1 "$reference" "$out/clickmill-1"
     fi
 
+    # The event store: ingest (each run writes it anew), then analyze reading the store.
+    local store=$work/$rows/events.h5
+    note "$rows rows: clickmill ingest, 2 ranks"
+    if repeat_runs "$rows" ingest-2 mpi 2 "$CLICKMILL" ingest -q -o "$store" "$input"; then
+        printf '%s\t%s\n' "$rows" "$(stat -c %s "$store")" >> "$work/stores.tsv"
+        for ranks in 1 2; do
+            note "$rows rows: clickmill analyze from the store, $ranks rank(s)"
+            repeat_runs "$rows" "store-$ranks" mpi "$ranks" \
+                "$CLICKMILL" analyze -q --out "$out/store-$ranks" "$store" &&
+                [ -n "$reference" ] &&
+                compare "$rows" "store-$ranks" "$reference" "$out/store-$ranks"
+        done
+    fi
+    rm -f "$store"
+
     for threads in 1 2; do
         if [ -n "$DUCKDB_SKIP" ]; then
             skip "$rows" "duckdb-csv-$threads" "$DUCKDB_SKIP"
@@ -258,7 +274,7 @@ bench_size() {
 }
 
 touch "$work/runs.tsv" "$work/skips.tsv" "$work/compares.tsv" "$work/sizes.tsv" \
-    "$work/loadavg_after.tsv"
+    "$work/loadavg_after.tsv" "$work/stores.tsv"
 for rows in $SIZES; do
     bench_size "$rows" || note "$rows rows: could not generate the data"
 done

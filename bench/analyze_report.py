@@ -24,6 +24,9 @@ FLOOR_ROWS = [
 ROWS = [  # label, tool, parallelism shown, what the time is
     ("clickmill-1", "clickmill analyze", "1 rank", "whole mpirun"),
     ("clickmill-2", "clickmill analyze", "2 ranks", "whole mpirun"),
+    ("ingest-2", "clickmill ingest, CSV to store", "2 ranks", "whole mpirun"),
+    ("store-1", "clickmill analyze, from the store", "1 rank", "whole mpirun"),
+    ("store-2", "clickmill analyze, from the store", "2 ranks", "whole mpirun"),
     ("duckdb-csv-1", "DuckDB, from the CSV", "1 thread", "whole process"),
     ("duckdb-csv-2", "DuckDB, from the CSV", "2 threads", "whole process"),
     ("duckdb-table-1", "DuckDB, loaded table", "1 thread", "queries alone"),
@@ -75,10 +78,16 @@ def collect(work):
         skips[(rows, label)] = reason
     for rows, load in read_tsv(os.path.join(work, "loadavg_after.tsv")):
         after[rows] = load
+    stores = dict(read_tsv(os.path.join(work, "stores.tsv")))
     sizes = []
     for rows, size_bytes, path, load in read_tsv(os.path.join(work, "sizes.tsv")):
         sizes.append(measure_size(rows, int(size_bytes), path, load, after.get(rows),
                                   runs, compares, skips))
+        if rows in stores:
+            sizes[-1]["store_bytes"] = int(stores[rows])
+            for entry in sizes[-1]["results"]:
+                if entry["label"] == "ingest-2":
+                    entry["store_bytes"] = int(stores[rows])
     return machine, sizes
 
 
@@ -150,7 +159,7 @@ def measure_size(rows, size_bytes, path, load, load_after, runs, compares, skips
         ranks = int(entry["parallelism"].split()[0])
         if entry.get("median") is None:
             continue
-        if entry["label"].startswith(("clickmill", "floor")):
+        if entry["label"].startswith(("clickmill", "floor", "ingest")):
             entry["mb_per_s_per_rank"] = size_bytes / 1e6 / entry["median"] / ranks
         if entry.get("equal") in ("yes", "reference", None) and reference.get("median"):
             entry["ratio"] = entry["median"] / reference["median"]
@@ -166,6 +175,8 @@ def notes(entry):
         return entry["status"]
     if entry["label"].startswith("duckdb-table"):
         return f"load {entry['load_seconds']:.2f} s not included"
+    if entry["label"] == "ingest-2" and "store_bytes" in entry:
+        return f"store {entry['store_bytes'] / 1e6:.0f} MB"
     if entry["label"].startswith("pandas") and entry.get("inside"):
         read = statistics.median(r["read_seconds"] for r in entry["inside"])
         return f"read_csv {read:.2f} s of it"
