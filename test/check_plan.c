@@ -342,6 +342,60 @@ START_TEST(test_segments_hand_worked)
 }
 END_TEST
 
+START_TEST(test_segments_mixed_inputs)
+{
+    /* CSV a: 10 data bytes at [10, 20); store s: 7 rows; CSV b: 20 data bytes at [5, 25);
+       store t: 5 rows. 30 bytes and 12 rows, each cut into equal shares. */
+    cm_input inputs[4] = {
+        {.path = "a", .kind = CM_INPUT_CSV, .size = 20, .data_start = 10},
+        {.path = "s", .kind = CM_INPUT_STORE, .size = 9999, .rows = 7},
+        {.path = "b", .kind = CM_INPUT_CSV, .size = 25, .data_start = 5},
+        {.path = "t", .kind = CM_INPUT_STORE, .size = 9999, .rows = 5},
+    };
+    cm_plan plan = {.nfiles = 4, .files = inputs, .data_bytes = 30, .store_rows = 12};
+    cm_segment segs[4];
+
+    /* 2 ranks: bytes [0,15) and [15,30), rows [0,6) and [6,12). */
+    ck_assert_int_eq(cm_plan_segments(&plan, 2, 0, segs), 3);
+    ck_assert_int_eq(segs[0].file, 0);
+    ck_assert_int_eq(segs[0].start, 10);
+    ck_assert_int_eq(segs[0].end, 20);
+    ck_assert_int_eq(segs[1].file, 1);
+    ck_assert_int_eq(segs[1].start, 0);
+    ck_assert_int_eq(segs[1].end, 6);
+    ck_assert_int_eq(segs[2].file, 2);
+    ck_assert_int_eq(segs[2].start, 5);
+    ck_assert_int_eq(segs[2].end, 10);
+    ck_assert_int_eq(cm_plan_segments(&plan, 2, 1, segs), 3);
+    ck_assert_int_eq(segs[0].file, 1);
+    ck_assert_int_eq(segs[0].start, 6);
+    ck_assert_int_eq(segs[0].end, 7);
+    ck_assert_int_eq(segs[1].file, 2);
+    ck_assert_int_eq(segs[1].start, 10);
+    ck_assert_int_eq(segs[1].end, 25);
+    ck_assert_int_eq(segs[2].file, 3);
+    ck_assert_int_eq(segs[2].start, 0);
+    ck_assert_int_eq(segs[2].end, 5);
+
+    /* Any rank count: every byte and every row belongs to exactly one rank. */
+    for (int nranks = 1; nranks <= 20; nranks++) {
+        int owners[4][32] = {{0}};
+        for (int rank = 0; rank < nranks; rank++) {
+            int n = cm_plan_segments(&plan, nranks, rank, segs);
+            for (int s = 0; s < n; s++)
+                for (int64_t at = segs[s].start; at < segs[s].end; at++)
+                    owners[segs[s].file][at]++;
+        }
+        for (int f = 0; f < 4; f++) {
+            int64_t first = inputs[f].kind == CM_INPUT_STORE ? 0 : inputs[f].data_start;
+            int64_t end = inputs[f].kind == CM_INPUT_STORE ? inputs[f].rows : inputs[f].size;
+            for (int64_t at = 0; at < 32; at++)
+                ck_assert_int_eq(owners[f][at], at >= first && at < end ? 1 : 0);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_input_open_layout)
 {
     tmp_file file;
@@ -798,6 +852,7 @@ static Suite *plan_suite(void)
     tcase_add_test(core, test_range_hand_worked);
     tcase_add_test(core, test_range_covers_total);
     tcase_add_test(core, test_segments_hand_worked);
+    tcase_add_test(core, test_segments_mixed_inputs);
     tcase_add_test(core, test_input_open_layout);
     tcase_add_test(core, test_lines_simple);
     tcase_add_test(core, test_lines_straddle_boundaries);
