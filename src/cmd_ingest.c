@@ -1,9 +1,11 @@
 /* `clickmill ingest`: parse event files once into a columnar HDF5 event store. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clickmill/commands.h"
 #include "clickmill/console.h"
@@ -104,6 +106,18 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, ingest_opts *opts
 static int check_output(const char *out, char *const *paths, int npaths, char *err, size_t err_size)
 {
     struct stat target, input;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = '\0'; /* "/x" keeps its "/" */
+    if (access(dir, W_OK) != 0) {
+        snprintf(err, err_size, "ingest: cannot write the store into %.900s: %s", dir,
+                 strerror(errno));
+        return CM_EIO;
+    }
     if (stat(out, &target) != 0)
         return 0;
     if (S_ISDIR(target.st_mode)) {
@@ -137,7 +151,7 @@ int cm_cmd_ingest(MPI_Comm comm, int argc, char **argv)
     CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
     if (rc != 0) {
         cm_say(comm, "%s", err);
-        return CM_EXIT_USAGE;
+        return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
     }
     cm_plan plan;
     if ((exit_code = cm_command_plan(comm, paths, npaths, &plan)) >= 0)

@@ -35,6 +35,16 @@ void cm_mpi_fail(MPI_Comm comm, int mpi_code, const char *what, const char *file
     exit(1);
 }
 
+void cm_abort_job(MPI_Comm comm, const char *message)
+{
+    int rank = -1;
+    MPI_Comm_rank(comm, &rank);
+    fprintf(stderr, "clickmill: rank %d: %s; stopping every rank\n", rank, message);
+    fflush(stderr);
+    MPI_Abort(comm, 1);
+    exit(1);
+}
+
 static void out_of_memory(size_t size)
 {
     fprintf(stderr, "clickmill: out of memory (asked for %zu bytes)\n", size);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,7 +17,7 @@
 #include "clickmill/store.h"
 #include "clickmill/version.h"
 
-/* Rows per chunk of every column (a multiple of the reader's block). */
+/* Rows per chunk of every column, at most (the reader's block). */
 #define CHUNK_ROWS 65536
 
 enum { T_TYPE = 't', T_PAIR = 'p', T_SESSION = 's' };
@@ -372,7 +373,12 @@ static int open_columns(hid_t file, int append, const row_share *share, int comp
             CM_H5_CHECK(H5Dset_extent(sets[c], dims));
             continue;
         }
-        hsize_t maxdims[2] = {H5S_UNLIMITED, 16}, chunk[2] = {CHUNK_ROWS, 16};
+        /* A small store gets small chunks: parallel HDF5 allocates every chunk when the
+           dataset is made. */
+        hsize_t rows = CHUNK_ROWS;
+        while (rows > 1024 && rows / 2 >= (hsize_t)share->total)
+            rows /= 2;
+        hsize_t maxdims[2] = {H5S_UNLIMITED, 16}, chunk[2] = {rows, 16};
         CM_H5_CHECK(space = H5Screate_simple(ndims, dims, maxdims));
         CM_H5_CHECK(dcpl = H5Pcreate(H5P_DATASET_CREATE));
         CM_H5_CHECK(H5Pset_chunk(dcpl, ndims, chunk));
@@ -421,13 +427,36 @@ static int write_column(hid_t set, int column, hid_t memory_type, const row_shar
     return ok ? 0 : -1;
 }
 
+/* A failure once every rank has the file open leaves the other ranks inside HDF5's collective
+ * calls (a full disk fails the write of one rank only), where no agreement can reach them: the
+ * job stops, with the reason, and a new store's temporary file is removed. */
+static void write_failed(MPI_Comm comm, const char *file_path, int append, const char *err)
+{
+    char message[1400], cause[200] = "", dir[4200];
+    snprintf(dir, sizeof dir, "%s", file_path);
+    char *slash = strrchr(dir, '/');
+    snprintf(slash ? slash + (slash == dir) : dir,
+             slash ? sizeof dir - (size_t)(slash - dir) : sizeof dir, "%s", slash ? "" : ".");
+    struct statvfs fs;
+    if (statvfs(dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < ((uint64_t)64 << 20))
+        snprintf(cause, sizeof cause, " (%.100s has %llu kB free: the disk is probably full)", dir,
+                 (unsigned long long)((uint64_t)fs.f_bavail * fs.f_frsize / 1024));
+    if (!append)
+        unlink(file_path);
+    snprintf(message, sizeof message, "%s%s%s", err, cause,
+             append ? " (the store stays marked 'appending', and readers refuse it: ingest the "
+                      "files again)"
+                    : "");
+    cm_abort_job(comm, message);
+}
+
 /* Every rank's part of the file: datasets and the rows, with the MPI-IO driver. */
 static int write_rows(MPI_Comm comm, const char *file_path, int append, int compress,
                       const cm_table dicts[CM_SD_N], const cm_store_columns *c, const id_maps *maps,
                       const row_share *share, char *err, size_t err_size)
 {
     const char *path = file_path;
-    int rc = CM_EHDF5;
+    int rc = CM_EHDF5, opened = 0, all_opened = 0;
     hid_t fapl = -1, file = -1, dxpl = -1, type_enum = -1, sets[CM_SC_NCOLS];
     for (int col = 0; col < CM_SC_NCOLS; col++)
         sets[col] = -1;
@@ -436,12 +465,21 @@ static int write_rows(MPI_Comm comm, const char *file_path, int append, int comp
     uint8_t *types = cm_xmalloc(n);
     int32_t *sessions = cm_xmalloc(n * sizeof *sessions);
 
-    CM_H5_CHECK(fapl = H5Pcreate(H5P_FILE_ACCESS));
-    CM_H5_CHECK(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
-    if (append)
-        CM_H5_CHECK(file = H5Fopen(file_path, H5F_ACC_RDWR, fapl));
-    else
-        CM_H5_CHECK(file = H5Fcreate(file_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+    /* Opening is collective and fails on every rank alike (a directory that cannot be written):
+       that is reported as an error. */
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) >= 0 &&
+        H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) >= 0)
+        file = append ? H5Fopen(file_path, H5F_ACC_RDWR, fapl)
+                      : H5Fcreate(file_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    opened = file >= 0;
+    CM_MPI_CHECK(comm, MPI_Allreduce(&opened, &all_opened, 1, MPI_INT, MPI_MIN, comm));
+    if (!all_opened) {
+        snprintf(err, err_size, "%s: cannot %s the event store (is the directory writable?)", path,
+                 append ? "open" : "create");
+        if (opened)
+            write_failed(comm, file_path, append, err);
+        goto cleanup;
+    }
     if (append) {
         hid_t set;
         CM_H5_CHECK(set = H5Dopen2(file, "/events/event_type", H5P_DEFAULT));
@@ -495,19 +533,20 @@ static int write_rows(MPI_Comm comm, const char *file_path, int append, int comp
         sessions[i] = c->session_text[i] < 0 ? -1 : (int32_t)maps->session[c->session_text[i]];
     CM_H5_CHECK(write_column(sets[CM_SC_SESSION_TEXT], CM_SC_SESSION_TEXT, H5T_NATIVE_INT32, share,
                              dxpl, sessions));
+    for (int col = 0; col < CM_SC_NCOLS; col++) {
+        CM_H5_CHECK(H5Dclose(sets[col]));
+        sets[col] = -1;
+    }
+    CM_H5_CHECK(H5Fclose(file));
+    file = -1;
     rc = 0;
 cleanup:
-    for (int col = 0; col < CM_SC_NCOLS; col++)
-        if (sets[col] >= 0)
-            H5Dclose(sets[col]);
+    if (rc != 0 && all_opened)
+        write_failed(comm, file_path, append, err);
     if (type_enum >= 0)
         H5Tclose(type_enum);
     if (dxpl >= 0)
         H5Pclose(dxpl);
-    if (file >= 0 && H5Fclose(file) < 0 && rc == 0) {
-        snprintf(err, err_size, "%s: closing the event store failed", path);
-        rc = CM_EHDF5;
-    }
     if (fapl >= 0)
         H5Pclose(fapl);
     free(ids);

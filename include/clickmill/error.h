@@ -31,6 +31,11 @@ void cm_mpi_fail(MPI_Comm comm, int mpi_code, const char *what, const char *file
             cm_mpi_fail((comm), cm_mpi_rc_, #call, __FILE__, __LINE__);                            \
     } while (0)
 
+/* Stops the whole job from one rank (MPI_Abort), after printing "clickmill: rank R: message".
+ * For failures that leave other ranks inside a collective call, where no agreement can reach
+ * them. Local; does not return. */
+void cm_abort_job(MPI_Comm comm, const char *message) __attribute__((noreturn));
+
 /* Out of memory is not recoverable for an aggregation; these abort with a clear message. */
 void *cm_xmalloc(size_t size);
 void *cm_xcalloc(size_t count, size_t size);
