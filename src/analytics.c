@@ -39,7 +39,7 @@ static void entities_free(cm_entity_table *table)
 }
 
 /* A hash of the three key words: cheaper than cm_hash for this one fixed width, and mixed
- * enough for the low bits that pick a slot. */
+ * enough in every bit (the cache uses the low bits, a table the high ones). */
 static uint64_t entity_hash(const uint64_t key[3])
 {
     uint64_t h = key[0] * 0x9E3779B97F4A7C15ULL;
@@ -50,61 +50,110 @@ static uint64_t entity_hash(const uint64_t key[3])
     return h ^ h >> 32;
 }
 
-static size_t entity_slot_hashed(const cm_entity_table *table, const uint64_t key[3], uint64_t hash)
+static int same_key(const uint64_t a[3], const uint64_t b[3])
 {
-    size_t s = (size_t)hash & (table->cap - 1);
-    while (table->slots[s].used && memcmp(table->slots[s].key, key, 3 * sizeof key[0]) != 0)
-        s = (s + 1) & (table->cap - 1);
-    return s;
+    return a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
 }
 
 static size_t entity_slot(const cm_entity_table *table, const uint64_t key[3])
 {
-    size_t s = (size_t)entity_hash(key) & (table->cap - 1);
-    while (table->slots[s].used && memcmp(table->slots[s].key, key, 3 * sizeof key[0]) != 0)
+    size_t s = (size_t)(entity_hash(key) >> table->shift);
+    while (table->slots[s].used && !same_key(table->slots[s].key, key))
         s = (s + 1) & (table->cap - 1);
     return s;
 }
 
-/* Makes room for `count` records in all, without growing again before. */
-static void entities_reserve(cm_entity_table *table, size_t count)
+/* An empty table with room for `count` records, at most 3/4 full. */
+static void entities_make(cm_entity_table *table, size_t count)
 {
-    if (count * 4 <= table->cap * 3)
-        return;
-    size_t cap = table->cap ? table->cap : 1024;
-    while (count * 4 > cap * 3)
+    size_t cap = 1024;
+    int bits = 10;
+    while (count * 4 > cap * 3) {
         cap *= 2;
-    cm_entity *old = table->slots;
-    size_t old_cap = table->cap;
+        bits++;
+    }
     table->slots = cm_huge_calloc(cap * sizeof *table->slots);
     table->cap = cap;
-    for (size_t i = 0; i < old_cap; i++)
-        if (old[i].used)
-            table->slots[entity_slot(table, old[i].key)] = old[i];
-    cm_huge_free(old, old_cap * sizeof *old);
+    table->count = 0;
+    table->shift = 64 - bits;
 }
 
-/* The record of an entity, created empty if new. Valid until the next call. */
-static cm_entity *entity_get_hashed(cm_entity_table *table, const uint64_t key[3], size_t key_len,
-                                    uint64_t hash)
+static void entity_init(cm_entity *entity, const uint64_t key[3], size_t key_len)
 {
-    entities_reserve(table, table->count + 1);
-    size_t s = entity_slot_hashed(table, key, hash);
-    cm_entity *entity = &table->slots[s];
+    memset(entity, 0, sizeof *entity);
+    memcpy(entity->key, key, sizeof entity->key);
+    entity->key_len = (uint8_t)key_len;
+    entity->window = NO_WINDOW;
+    entity->first_hour = 24;
+    entity->used = 1;
+}
+
+/* The record of an entity, created empty if new (the table has room for it). */
+static cm_entity *entity_get(cm_entity_table *table, const uint64_t key[3], size_t key_len)
+{
+    cm_entity *entity = &table->slots[entity_slot(table, key)];
     if (!entity->used) {
-        memcpy(entity->key, key, sizeof entity->key);
-        entity->key_len = (uint8_t)key_len;
-        entity->window = NO_WINDOW;
-        entity->first_hour = 24;
-        entity->used = 1;
+        entity_init(entity, key, key_len);
         table->count++;
     }
     return entity;
 }
 
-static cm_entity *entity_get(cm_entity_table *table, const uint64_t key[3], size_t key_len)
+/* Cache sizes: a user's or a session's events come within minutes of each other; products
+ * are fewer, and the popular ones come back all the time. */
+#define CACHE_PEOPLE   16384
+#define CACHE_PRODUCTS 65536
+
+static void cache_init(cm_entity_cache *cache, size_t slots)
 {
-    return entity_get_hashed(table, key, key_len, entity_hash(key));
+    /* The tests shrink the caches (to a power of two) so that records are evicted and merged
+       all the time. */
+    const char *forced = getenv("CLICKMILL_ENTITY_CACHE");
+    if (forced && atol(forced) > 0)
+        for (slots = 1; slots * 2 <= (size_t)atol(forced); slots *= 2)
+            ;
+    memset(cache, 0, sizeof *cache);
+    cache->slots = cm_xcalloc(slots, sizeof *cache->slots);
+    cache->mask = slots - 1;
+}
+
+static void cache_free(cm_entity_cache *cache)
+{
+    free(cache->slots);
+    free(cache->spilled);
+    memset(cache, 0, sizeof *cache);
+}
+
+static void cache_spill(cm_entity_cache *cache, const cm_entity *entity)
+{
+    if (cache->nspilled == cache->spilled_cap) {
+        /* realloc moves large blocks by remapping their pages, not by copying them */
+        cache->spilled_cap = cache->spilled_cap ? cache->spilled_cap * 2 : 65536;
+        cache->spilled = cm_xrealloc(cache->spilled, cache->spilled_cap * sizeof *cache->spilled);
+    }
+    cache->spilled[cache->nspilled++] = *entity;
+}
+
+/* The cached record of an entity; the record it replaces goes to the spilled ones. */
+static cm_entity *cache_get(cm_entity_cache *cache, const uint64_t key[3], size_t key_len)
+{
+    cm_entity *entity = &cache->slots[entity_hash(key) & cache->mask];
+    if (entity->used && same_key(entity->key, key))
+        return entity;
+    if (entity->used)
+        cache_spill(cache, entity);
+    entity_init(entity, key, key_len);
+    return entity;
+}
+
+/* Moves every cached record to the spilled ones. */
+static void cache_flush(cm_entity_cache *cache)
+{
+    for (size_t i = 0; i <= cache->mask; i++)
+        if (cache->slots[i].used)
+            cache_spill(cache, &cache->slots[i]);
+    free(cache->slots);
+    cache->slots = NULL;
 }
 
 /* The (entity, question, group) key of a fact, its first part the entity's key bytes. */
@@ -152,12 +201,9 @@ static void entity_add_day(cm_table *distinct, cm_entity *entity, int64_t day)
 }
 
 /* A fact of an event type other than view, cart and purchase, which records have no bit for. */
-static void add_type_fact(cm_table *distinct, const cm_entity_ref *ref, const cm_event *event)
+static void add_type_fact(cm_table *distinct, const cm_entity *entity, const cm_event *event)
 {
-    cm_entity entity;
-    memcpy(entity.key, ref->key, sizeof entity.key);
-    entity.key_len = ref->len;
-    add_fact(distinct, &entity, Q_TYPE, event->type_name.ptr, event->type_name.len);
+    add_fact(distinct, entity, Q_TYPE, event->type_name.ptr, event->type_name.len);
 }
 
 void cm_analytics_init(cm_analytics *analytics)
@@ -168,6 +214,9 @@ void cm_analytics_init(cm_analytics *analytics)
     cm_table_init(&analytics->distinct, 0, NULL);
     analytics->first_time = INT64_MAX;
     analytics->last_time = INT64_MIN;
+    cache_init(&analytics->users, CACHE_PEOPLE);
+    cache_init(&analytics->sessions, CACHE_PEOPLE);
+    cache_init(&analytics->products, CACHE_PRODUCTS);
 }
 
 void cm_analytics_free(cm_analytics *analytics)
@@ -175,9 +224,9 @@ void cm_analytics_free(cm_analytics *analytics)
     cm_table_free(&analytics->items);
     cm_table_free(&analytics->days);
     cm_table_free(&analytics->distinct);
-    entities_free(&analytics->users);
-    entities_free(&analytics->sessions);
-    entities_free(&analytics->products);
+    cache_free(&analytics->users);
+    cache_free(&analytics->sessions);
+    cache_free(&analytics->products);
 }
 
 /* An entity key: kind, then the id's bytes, zero padded to 24 bytes. */
@@ -188,37 +237,6 @@ static size_t entity_key(uint64_t key[3], char kind, const void *id, size_t len)
     bytes[0] = (unsigned char)kind;
     memcpy(bytes + 1, id, len);
     return len + 1;
-}
-
-static void entity_ref_make(cm_entity_ref *ref, const cm_entity_table *table, char kind,
-                            const void *id, size_t len)
-{
-    ref->len = (uint8_t)entity_key(ref->key, kind, id, len);
-    ref->hash = entity_hash(ref->key);
-    if (table->cap)
-        __builtin_prefetch(&table->slots[ref->hash & (table->cap - 1)], 1);
-}
-
-/* Sets the bits of one event in its entities' records. */
-static void apply_pending(cm_analytics *analytics, const cm_pending_event *pending)
-{
-    const cm_entity_ref *ref = &pending->user;
-    cm_entity *user = entity_get_hashed(&analytics->users, ref->key, ref->len, ref->hash);
-    if (pending->type != CM_TYPE_OTHER)
-        user->types |= (uint8_t)(1u << pending->type);
-    entity_add_day(&analytics->distinct, user, pending->day);
-    user->hours |= (uint32_t)1 << pending->hour;
-    if (pending->hour < user->first_hour)
-        user->first_hour = pending->hour;
-    if (pending->has_session) {
-        ref = &pending->session;
-        cm_entity *session = entity_get_hashed(&analytics->sessions, ref->key, ref->len, ref->hash);
-        if (pending->type != CM_TYPE_OTHER)
-            session->types |= (uint8_t)(1u << pending->type);
-        entity_add_day(&analytics->distinct, session, pending->day);
-    }
-    ref = &pending->product;
-    entity_get_hashed(&analytics->products, ref->key, ref->len, ref->hash);
 }
 
 /* Adds an event to a row of views, carts, purchases, revenue and events. */
@@ -261,100 +279,114 @@ int cm_analytics_add(void *ctx, const cm_event *event)
     if (event->time > analytics->last_time)
         analytics->last_time = event->time;
 
-    /* The entities' records are updated CM_PENDING_EVENTS events later: their slots are
-       prefetched now, so the lookups rarely wait on memory. */
-    cm_pending_event pending;
-    pending.day = day;
-    pending.type = (int8_t)event->type;
-    pending.hour = (uint8_t)hour;
-    pending.has_session = event->user_session.len > 0;
-    entity_ref_make(&pending.user, &analytics->users, E_USER, &event->user_id,
-                    sizeof event->user_id);
-    if (pending.has_session) {
-        cm_session_id session;
-        cm_session_id_make(&session, event->user_session.ptr, event->user_session.len);
-        entity_ref_make(&pending.session, &analytics->sessions, E_SESSION, &session,
-                        sizeof session);
+    /* The entities' records: the user, the session and the product. */
+    uint64_t id[3];
+    size_t len = entity_key(id, E_USER, &event->user_id, sizeof event->user_id);
+    cm_entity *user = cache_get(&analytics->users, id, len);
+    if (event->type != CM_TYPE_OTHER)
+        user->types |= (uint8_t)(1u << event->type);
+    else
+        add_type_fact(&analytics->distinct, user, event);
+    entity_add_day(&analytics->distinct, user, day);
+    user->hours |= (uint32_t)1 << hour;
+    if (hour < user->first_hour)
+        user->first_hour = (uint8_t)hour;
+    if (event->user_session.len > 0) {
+        cm_session_id session_id;
+        cm_session_id_make(&session_id, event->user_session.ptr, event->user_session.len);
+        len = entity_key(id, E_SESSION, &session_id, sizeof session_id);
+        cm_entity *session = cache_get(&analytics->sessions, id, len);
+        if (event->type != CM_TYPE_OTHER)
+            session->types |= (uint8_t)(1u << event->type);
+        else
+            add_type_fact(&analytics->distinct, session, event);
+        entity_add_day(&analytics->distinct, session, day);
     }
-    entity_ref_make(&pending.product, &analytics->products, E_PRODUCT, &event->product_id,
-                    sizeof event->product_id);
-    if (event->type == CM_TYPE_OTHER) {
-        add_type_fact(&analytics->distinct, &pending.user, event);
-        if (pending.has_session)
-            add_type_fact(&analytics->distinct, &pending.session, event);
-    }
-    if (analytics->npending < CM_PENDING_EVENTS) {
-        analytics->pending[analytics->npending++] = pending;
-        return 0;
-    }
-    apply_pending(analytics, &analytics->pending[analytics->next]);
-    analytics->pending[analytics->next] = pending;
-    analytics->next = (analytics->next + 1) % CM_PENDING_EVENTS;
+    len = entity_key(id, E_PRODUCT, &event->product_id, sizeof event->product_id);
+    cache_get(&analytics->products, id, len);
     return 0;
-}
-
-/* Applies the events still waiting. */
-static void flush_pending(cm_analytics *analytics)
-{
-    for (int i = 0; i < analytics->npending; i++)
-        apply_pending(analytics, &analytics->pending[(analytics->next + i) % CM_PENDING_EVENTS]);
-    analytics->npending = analytics->next = 0;
 }
 
 /* ---- merging and counting ---- */
 
-/* Moves every record to its owner (the rank that owns its facts' keys) and merges the records
- * of one entity there; day bits of another window become facts. Collective. */
-static void exchange_entities(MPI_Comm comm, cm_entity_table *table, cm_table *distinct)
+/* Merges a record into the entity's record; day bits of another window become facts. */
+static void merge_entity(cm_entity *entity, const cm_entity *in, cm_table *distinct)
+{
+    entity->types |= in->types;
+    entity->hours |= in->hours;
+    if (in->first_hour < entity->first_hour)
+        entity->first_hour = in->first_hour;
+    if (in->window == NO_WINDOW)
+        return;
+    if (entity->window == NO_WINDOW || entity->window == in->window) {
+        entity->window = in->window;
+        entity->days |= in->days;
+        return;
+    }
+    for (int bit = 0; bit < 64; bit++)
+        if (in->days >> bit & 1) {
+            unsigned char group[8];
+            int_group((int64_t)in->window * 64 + bit, group);
+            add_fact(distinct, entity, Q_DAY, group, 8);
+        }
+}
+
+/* Merges records into one per entity in `table`. The records are first put in the order of
+ * the top byte of their hash, so the inserts walk the table (whose slots follow the top bits)
+ * from start to end instead of jumping around it. */
+static void build_entities(cm_entity_table *table, const cm_entity *records, size_t n,
+                           cm_table *distinct)
+{
+    size_t start[257] = {0};
+    for (size_t i = 0; i < n; i++)
+        start[(entity_hash(records[i].key) >> 56) + 1]++;
+    for (int p = 0; p < 256; p++)
+        start[p + 1] += start[p];
+    cm_entity *ordered = cm_huge_calloc((n ? n : 1) * sizeof *ordered);
+    for (size_t i = 0; i < n; i++)
+        ordered[start[entity_hash(records[i].key) >> 56]++] = records[i];
+    entities_make(table, n);
+    for (size_t i = 0; i < n; i++)
+        merge_entity(entity_get(table, ordered[i].key, ordered[i].key_len), &ordered[i], distinct);
+    cm_huge_free(ordered, (n ? n : 1) * sizeof *ordered);
+}
+
+/* Moves every record of the cache to its owner (the rank that owns its facts' keys) and merges
+ * the records of one entity there into `table`. Collective. */
+static void merge_entities(MPI_Comm comm, cm_entity_cache *cache, cm_entity_table *table,
+                           cm_table *distinct)
 {
     int nranks;
     CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
-    if (nranks == 1)
-        return; /* every record is on its owner already */
+    cache_flush(cache);
+    if (nranks == 1) { /* every record is on its owner already */
+        build_entities(table, cache->spilled, cache->nspilled, distinct);
+        cache_free(cache);
+        return;
+    }
     cm_buffer *outgoing = cm_xcalloc((size_t)nranks, sizeof *outgoing);
     cm_buffer *incoming = cm_xcalloc((size_t)nranks, sizeof *incoming);
-    for (size_t i = 0; i < table->cap; i++) {
-        const cm_entity *entity = &table->slots[i];
-        if (!entity->used)
-            continue;
+    for (size_t i = 0; i < cache->nspilled; i++) {
+        const cm_entity *entity = &cache->spilled[i];
         cm_key key;
         fact_key(&key, entity, Q_ANY, NULL, 0);
         cm_buffer_append(&outgoing[cm_key_owner(key.bytes, key.len, nranks)], entity,
                          sizeof *entity);
     }
-    entities_free(table);
+    cache_free(cache);
     cm_exchange_buffers(comm, outgoing, incoming);
-    /* Sized for every record at once: records arrive in the senders' slot order, which is
-       hash order, and a table growing under such a stream clusters badly. */
     size_t arriving = 0;
     for (int r = 0; r < nranks; r++)
         arriving += incoming[r].len / sizeof(cm_entity);
-    entities_reserve(table, arriving);
-    for (int r = 0; r < nranks; r++) {
-        for (size_t at = 0; at + sizeof(cm_entity) <= incoming[r].len; at += sizeof(cm_entity)) {
-            cm_entity in;
-            memcpy(&in, incoming[r].data + at, sizeof in);
-            cm_entity *entity = entity_get(table, in.key, in.key_len);
-            entity->types |= in.types;
-            entity->hours |= in.hours;
-            if (in.first_hour < entity->first_hour)
-                entity->first_hour = in.first_hour;
-            if (in.window == NO_WINDOW)
-                continue;
-            if (entity->window == NO_WINDOW || entity->window == in.window) {
-                entity->window = in.window;
-                entity->days |= in.days;
-                continue;
-            }
-            for (int bit = 0; bit < 64; bit++)
-                if (in.days >> bit & 1) {
-                    unsigned char group[8];
-                    int_group((int64_t)in.window * 64 + bit, group);
-                    add_fact(distinct, entity, Q_DAY, group, 8);
-                }
-        }
+    cm_entity *records = cm_huge_calloc((arriving ? arriving : 1) * sizeof *records);
+    for (int r = 0, at = 0; r < nranks; r++) {
+        memcpy(records + at, incoming[r].data,
+               incoming[r].len / sizeof(cm_entity) * sizeof(cm_entity));
+        at += (int)(incoming[r].len / sizeof(cm_entity));
         cm_buffer_free(&incoming[r]);
     }
+    build_entities(table, records, arriving, distinct);
+    cm_huge_free(records, (arriving ? arriving : 1) * sizeof *records);
     free(incoming);
     free(outgoing);
 }
@@ -428,8 +460,8 @@ static void count_entities(const cm_entity_table *table, char kind, cm_table *co
 
 /* On each owner: counts the facts records could not hold. A day fact that another rank's
  * record also has as a bit was counted with the record. */
-static void count_distinct(const cm_table *distinct, const cm_analytics *analytics,
-                           cm_table *counts)
+static void count_distinct(const cm_table *distinct, const cm_entity_table *users,
+                           const cm_entity_table *sessions, cm_table *counts)
 {
     cm_key_reader reader;
     for (size_t i = 0; i < distinct->count; i++) {
@@ -440,8 +472,7 @@ static void count_distinct(const cm_table *distinct, const cm_analytics *analyti
         const char *question = cm_key_next(&reader, &question_len);
         const char *group = cm_key_next(&reader, &group_len);
         if (question[0] == Q_DAY) {
-            const cm_entity_table *table =
-                entity[0] == E_USER ? &analytics->users : &analytics->sessions;
+            const cm_entity_table *table = entity[0] == E_USER ? users : sessions;
             uint64_t id[3];
             entity_key(id, entity[0], entity + 1, entity_len - 1);
             const cm_entity *record = table->cap ? &table->slots[entity_slot(table, id)] : NULL;
@@ -595,8 +626,6 @@ void cm_analytics_finish(MPI_Comm comm, cm_analytics *analytics, cm_results *res
     CM_MPI_CHECK(comm,
                  MPI_Reduce(&analytics->last_time, &last_time, 1, MPI_INT64_T, MPI_MAX, 0, comm));
 
-    flush_pending(analytics);
-
     /* The group-by tables from the items, reduced to rank 0. */
     cm_table groups;
     cm_table_init(&groups, V_NCOLS, NULL);
@@ -613,16 +642,20 @@ void cm_analytics_finish(MPI_Comm comm, cm_analytics *analytics, cm_results *res
     /* Entity records and the other facts go to their owners, are counted there, and the
      * counts reduce to rank 0. */
     cm_table_exchange(comm, &analytics->distinct);
-    exchange_entities(comm, &analytics->users, &analytics->distinct);
-    exchange_entities(comm, &analytics->sessions, &analytics->distinct);
-    exchange_entities(comm, &analytics->products, &analytics->distinct);
+    cm_entity_table users, sessions, products;
+    merge_entities(comm, &analytics->users, &users, &analytics->distinct);
+    merge_entities(comm, &analytics->sessions, &sessions, &analytics->distinct);
+    merge_entities(comm, &analytics->products, &products, &analytics->distinct);
     cm_table counts;
     cm_table_init(&counts, 1, NULL);
-    count_entities(&analytics->users, E_USER, &counts);
-    count_entities(&analytics->sessions, E_SESSION, &counts);
-    count_entities(&analytics->products, E_PRODUCT, &counts);
-    count_distinct(&analytics->distinct, analytics, &counts);
+    count_entities(&users, E_USER, &counts);
+    count_entities(&sessions, E_SESSION, &counts);
+    count_entities(&products, E_PRODUCT, &counts);
+    count_distinct(&analytics->distinct, &users, &sessions, &counts);
     cm_table_free(&analytics->distinct);
+    entities_free(&users);
+    entities_free(&sessions);
+    entities_free(&products);
     cm_table_reduce(comm, &counts);
 
     if (rank == 0) {

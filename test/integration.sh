@@ -297,4 +297,9 @@ run_dataset oct-head "$OCT"
 check_oct_reference
 run_dataset oct+nov-head "$OCT" "$NOV"
 
+# (d) the same with entity caches of one slot: every event of another user, session or product
+# evicts a record, so an entity has many records, merged at the end (and across windows).
+CLICKMILL_ENTITY_CACHE=1 run_dataset window-cache1 "$DATA/fixture_window.csv"
+CLICKMILL_ENTITY_CACHE=1 run_dataset oct+nov-head-cache1 "$OCT" "$NOV"
+
 finish

@@ -21,29 +21,23 @@ typedef struct {
     uint8_t key_len; /* bytes of key used */
 } cm_entity;
 
-/* Open addressing over entity records, keys inline. */
+/* Open addressing over entity records, keys inline; the slot of a key is picked by the top
+ * bits of its hash, so records inserted in hash order fill the table from start to end. */
 typedef struct {
     cm_entity *slots;
     size_t cap, count; /* cap: a power of two */
+    int shift;         /* 64 - log2(cap) */
 } cm_entity_table;
 
-/* An entity of an event whose record is updated a few events later, once the prefetch of its
- * slot has had time to arrive. */
+/* While reading: the records of recent entities in a small direct-mapped cache (an entity's
+ * events come close together: a session's within minutes), and the records it evicted. An
+ * entity may so have several records; they are merged at the end. */
 typedef struct {
-    uint64_t key[3];
-    uint64_t hash;
-    uint8_t len;
-} cm_entity_ref;
-
-typedef struct {
-    cm_entity_ref user, session, product;
-    int64_t day;
-    int8_t type; /* CM_TYPE_* */
-    uint8_t hour;
-    uint8_t has_session;
-} cm_pending_event;
-
-#define CM_PENDING_EVENTS 8
+    cm_entity *slots;
+    size_t mask; /* slots - 1, a power of two less one */
+    cm_entity *spilled;
+    size_t nspilled, spilled_cap;
+} cm_entity_cache;
 
 /* One rank's partial aggregates. */
 typedef struct {
@@ -51,14 +45,12 @@ typedef struct {
                        events; expanded into the group-by tables at the end */
     cm_table days;  /* the days group-by table, its rows as items' */
     int64_t day, *day_values; /* the last event's day and its row in `days` */
-    cm_entity_table users, sessions, products;
+    cm_entity_cache users, sessions, products;
     cm_table distinct;    /* what entity records cannot hold: (entity, question, group) keys for
                              event types other than view, cart and purchase, and for days outside
                              an entity's 64-day window */
     int64_t hours[24][5]; /* per hour of day, a row as items' */
     int64_t first_time, last_time;
-    cm_pending_event pending[CM_PENDING_EVENTS]; /* a ring: the oldest at `next` when full */
-    int npending, next;
 } cm_analytics;
 
 void cm_analytics_init(cm_analytics *analytics);
