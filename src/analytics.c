@@ -331,62 +331,83 @@ static void merge_entity(cm_entity *entity, const cm_entity *in, cm_table *disti
         }
 }
 
-/* Merges records into one per entity in `table`. The records are first put in the order of
- * the top byte of their hash, so the inserts walk the table (whose slots follow the top bits)
- * from start to end instead of jumping around it. */
-static void build_entities(cm_entity_table *table, const cm_entity *records, size_t n,
-                           cm_table *distinct)
+/* Puts records in the order of the top byte of their hash, in place (American flag sort). */
+static void order_by_hash(cm_entity *records, size_t n)
 {
-    size_t start[257] = {0};
+    size_t start[257] = {0}, next[256];
     for (size_t i = 0; i < n; i++)
         start[(entity_hash(records[i].key) >> 56) + 1]++;
-    for (int p = 0; p < 256; p++)
+    for (int p = 0; p < 256; p++) {
         start[p + 1] += start[p];
-    cm_entity *ordered = cm_huge_calloc((n ? n : 1) * sizeof *ordered);
-    for (size_t i = 0; i < n; i++)
-        ordered[start[entity_hash(records[i].key) >> 56]++] = records[i];
-    entities_make(table, n);
-    for (size_t i = 0; i < n; i++)
-        merge_entity(entity_get(table, ordered[i].key, ordered[i].key_len), &ordered[i], distinct);
-    cm_huge_free(ordered, (n ? n : 1) * sizeof *ordered);
+        next[p] = start[p];
+    }
+    for (int p = 0; p < 256; p++)
+        while (next[p] < start[p + 1]) {
+            cm_entity moving = records[next[p]];
+            size_t b = (size_t)(entity_hash(moving.key) >> 56);
+            while (b != (size_t)p) { /* swap it into its bucket, take what was there */
+                cm_entity there = records[next[b]];
+                records[next[b]++] = moving;
+                moving = there;
+                b = (size_t)(entity_hash(moving.key) >> 56);
+            }
+            records[next[p]++] = moving;
+        }
 }
 
-/* Moves every record of the cache to its owner (the rank that owns its facts' keys) and merges
- * the records of one entity there into `table`. Collective. */
-static void merge_entities(MPI_Comm comm, cm_entity_cache *cache, cm_entity_table *table,
-                           cm_table *distinct)
+/* Merges records into one per entity in `table` (made here). The records are put in hash
+ * order first, so the inserts walk the table (whose slots follow the top bits of the hash)
+ * from start to end instead of jumping around it. */
+static void build_entities(cm_entity_table *table, cm_entity *records, size_t n, cm_table *distinct)
+{
+    order_by_hash(records, n);
+    entities_make(table, n);
+    for (size_t i = 0; i < n; i++)
+        merge_entity(entity_get(table, records[i].key, records[i].key_len), &records[i], distinct);
+}
+
+/* Merges the records of the cache into one per entity in `table`. The facts this makes (days
+ * of another window) go into `distinct` before it moves to the owners. */
+static void merge_cached(cm_entity_cache *cache, cm_entity_table *table, cm_table *distinct)
+{
+    cache_flush(cache);
+    build_entities(table, cache->spilled, cache->nspilled, distinct);
+    cache_free(cache);
+}
+
+/* Moves every record to its owner (the rank that owns its facts' keys) and merges the records
+ * of one entity there into `table`; the facts this makes are the owner's. Collective. */
+static void merge_owned(MPI_Comm comm, cm_entity_table *table, cm_table *distinct)
 {
     int nranks;
     CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
-    cache_flush(cache);
-    if (nranks == 1) { /* every record is on its owner already */
-        build_entities(table, cache->spilled, cache->nspilled, distinct);
-        cache_free(cache);
+    if (nranks == 1) /* every record is on its owner already */
         return;
-    }
     cm_buffer *outgoing = cm_xcalloc((size_t)nranks, sizeof *outgoing);
     cm_buffer *incoming = cm_xcalloc((size_t)nranks, sizeof *incoming);
-    for (size_t i = 0; i < cache->nspilled; i++) {
-        const cm_entity *entity = &cache->spilled[i];
+    for (size_t i = 0; i < table->cap; i++) {
+        const cm_entity *entity = &table->slots[i];
+        if (!entity->used)
+            continue;
         cm_key key;
         fact_key(&key, entity, Q_ANY, NULL, 0);
         cm_buffer_append(&outgoing[cm_key_owner(key.bytes, key.len, nranks)], entity,
                          sizeof *entity);
     }
-    cache_free(cache);
+    entities_free(table);
     cm_exchange_buffers(comm, outgoing, incoming);
     size_t arriving = 0;
     for (int r = 0; r < nranks; r++)
         arriving += incoming[r].len / sizeof(cm_entity);
-    cm_entity *records = cm_huge_calloc((arriving ? arriving : 1) * sizeof *records);
+    cm_entity *records = cm_xmalloc((arriving ? arriving : 1) * sizeof *records);
     for (int r = 0, at = 0; r < nranks; r++) {
-        memcpy(records + at, incoming[r].data,
-               incoming[r].len / sizeof(cm_entity) * sizeof(cm_entity));
-        at += (int)(incoming[r].len / sizeof(cm_entity));
+        size_t count = incoming[r].len / sizeof(cm_entity);
+        memcpy(records + at, incoming[r].data, count * sizeof(cm_entity));
+        at += (int)count;
         cm_buffer_free(&incoming[r]);
     }
     build_entities(table, records, arriving, distinct);
-    cm_huge_free(records, (arriving ? arriving : 1) * sizeof *records);
+    free(records);
     free(incoming);
     free(outgoing);
 }
@@ -641,11 +662,14 @@ void cm_analytics_finish(MPI_Comm comm, cm_analytics *analytics, cm_results *res
 
     /* Entity records and the other facts go to their owners, are counted there, and the
      * counts reduce to rank 0. */
-    cm_table_exchange(comm, &analytics->distinct);
     cm_entity_table users, sessions, products;
-    merge_entities(comm, &analytics->users, &users, &analytics->distinct);
-    merge_entities(comm, &analytics->sessions, &sessions, &analytics->distinct);
-    merge_entities(comm, &analytics->products, &products, &analytics->distinct);
+    merge_cached(&analytics->users, &users, &analytics->distinct);
+    merge_cached(&analytics->sessions, &sessions, &analytics->distinct);
+    merge_cached(&analytics->products, &products, &analytics->distinct);
+    cm_table_exchange(comm, &analytics->distinct);
+    merge_owned(comm, &users, &analytics->distinct);
+    merge_owned(comm, &sessions, &analytics->distinct);
+    merge_owned(comm, &products, &analytics->distinct);
     cm_table counts;
     cm_table_init(&counts, 1, NULL);
     count_entities(&users, E_USER, &counts);
