@@ -293,7 +293,7 @@ int cm_analytics_add(void *ctx, const cm_event *event)
         user->first_hour = (uint8_t)hour;
     if (event->user_session.len > 0) {
         cm_session_id session_id;
-        cm_session_id_make(&session_id, event->user_session.ptr, event->user_session.len);
+        cm_session_id_of_event(&session_id, event);
         len = entity_key(id, E_SESSION, &session_id, sizeof session_id);
         cm_entity *session = cache_get(&analytics->sessions, id, len);
         if (event->type != CM_TYPE_OTHER)

@@ -285,6 +285,7 @@ int cm_row_parse(cm_row_parser *parser, const cm_layout *layout, const char *lin
     event->category_code = field_text(parser, layout, CM_COL_CATEGORY_CODE);
     event->brand = field_text(parser, layout, CM_COL_BRAND);
     event->user_session = field_text(parser, layout, CM_COL_USER_SESSION);
+    event->session_uuid = NULL;
     return CM_ROW_OK;
 }
 

@@ -57,6 +57,17 @@ void cm_session_id_make(cm_session_id *id, const char *text, size_t len)
     }
 }
 
+void cm_session_id_of_event(cm_session_id *id, const cm_event *event)
+{
+    if (event->session_uuid) {
+        memset(id, 0, sizeof *id);
+        memcpy(id->bytes, event->session_uuid, sizeof id->bytes);
+        id->kind = CM_SESSION_UUID;
+    } else {
+        cm_session_id_make(id, event->user_session.ptr, event->user_session.len);
+    }
+}
+
 void cm_session_id_format(const cm_session_id *id, char out[40])
 {
     static const char digits[] = "0123456789abcdef";
@@ -135,7 +146,7 @@ int cm_shuffle_sink(void *ctx, const cm_event *event)
     }
     cm_session_event *record = &shuffle->events[shuffle->count++];
     memset(record, 0, sizeof *record);
-    cm_session_id_make(&record->session, event->user_session.ptr, event->user_session.len);
+    cm_session_id_of_event(&record->session, event);
     record->time = event->time;
     record->order = (uint64_t)event->file << ORDER_OFFSET_BITS | (uint64_t)event->offset;
     record->product_id = event->product_id;

@@ -362,9 +362,11 @@ int cm_store_scan(const cm_input *input, int file, int64_t start, int64_t end, c
             event.price_cents = r.price[i];
             event.category_code = d[CM_SD_CODE].entries[r.code[i]];
             event.brand = d[CM_SD_BRAND].entries[r.brand[i]];
+            event.session_uuid = NULL;
             if (text >= 0) {
                 event.user_session = d[CM_SD_SESSION].entries[text];
             } else {
+                event.session_uuid = r.session + 16 * i;
                 cm_session_id id = {.kind = CM_SESSION_UUID};
                 memcpy(id.bytes, r.session + 16 * i, 16);
                 cm_session_id_format(&id, session_text);

@@ -87,7 +87,7 @@ int cm_store_columns_add(void *ctx, const cm_event *event)
     c->type[i] = text_id(&c->texts, T_TYPE, &event->type_name, NULL);
     c->pair[i] = text_id(&c->texts, T_PAIR, &event->category_code, &event->brand);
     cm_session_id id;
-    cm_session_id_make(&id, event->user_session.ptr, event->user_session.len);
+    cm_session_id_of_event(&id, event);
     if (id.kind == CM_SESSION_UUID) {
         memcpy(c->session + 16 * i, id.bytes, 16);
         c->session_text[i] = -1;

@@ -26,10 +26,12 @@ typedef struct {
     int64_t user_id;
     int64_t price_cents; /* price in integer cents, so sums are exact */
     cm_text category_code;
-    cm_text brand;        /* empty when missing */
-    cm_text user_session; /* empty when missing */
-    int file;             /* index of the input file */
-    int64_t offset;       /* byte offset of the row in its file */
+    cm_text brand;                     /* empty when missing */
+    cm_text user_session;              /* empty when missing */
+    const unsigned char *session_uuid; /* when the reader has it (a store): the session's 16
+                                          bytes, the session being a canonical UUID; else NULL */
+    int file;                          /* index of the input file */
+    int64_t offset;                    /* byte offset of the row in its file */
 } cm_event;
 
 /* Parses "YYYY-MM-DD HH:MM:SS UTC" into seconds since the epoch. Returns 0, or -1 when the text

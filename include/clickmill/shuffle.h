@@ -23,6 +23,9 @@ typedef struct {
 /* Encodes a user_session. Local. */
 void cm_session_id_make(cm_session_id *id, const char *text, size_t len);
 
+/* Encodes an event's user_session, from its UUID bytes when the reader has them. Local. */
+void cm_session_id_of_event(cm_session_id *id, const cm_event *event);
+
 /* Writes the session as text: the UUID or the text itself, or "hash:" and 32 hex digits.
  * Local. */
 void cm_session_id_format(const cm_session_id *id, char out[40]);
