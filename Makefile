@@ -14,8 +14,9 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 # Debian packages the build, the tests and the demo need.
+# python3-h5py: the tests read an event store the way other programs would (test/store.sh).
 DEPS = make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools \
-       libcsv-dev check sqlite3
+       libcsv-dev check sqlite3 python3-h5py
 
 LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)

@@ -16,9 +16,10 @@
 static const char usage[] =
     "usage: mpirun -np N clickmill analyze [options] FILE...\n"
     "\n"
-    "Reads REES46 event CSV files (several files are one data set), computes the funnel,\n"
-    "categories, brands, products, days and hours tables, writes them to DIR/results.h5 and\n"
-    "DIR/tables/*.csv, and prints a summary. The answer is the same for any number of ranks.\n"
+    "Reads REES46 event files, CSV files or event stores made by ingest (several files are\n"
+    "one data set), computes the funnel, categories, brands, products, days and hours tables,\n"
+    "writes them to DIR/results.h5 and DIR/tables/*.csv, and prints a summary. The answer is\n"
+    "the same for any number of ranks.\n"
     "\n"
     "options:\n"
     "  -o, --out DIR           where to write the tables (default: clickmill-out)\n"

@@ -28,7 +28,8 @@ static const char usage[] =
     "      --append            add the rows to STORE (made if it does not exist); its\n"
     "                          dictionaries keep their ids and grow\n"
     "      --compress LEVEL    deflate the columns, 1 (fast) to 9 (small); default 0 (none:\n"
-    "                          the fastest to read)\n"
+    "                          the fastest to read); a store keeps the choice it was made\n"
+    "                          with, so an append ignores it\n"
     "      --rejects FILE      write every rejected line to FILE (as analyze)\n"
     "      --max-rejects N     stop with an error when more than N rows are rejected\n"
     "  -q, --quiet             no progress line on stderr\n"
@@ -158,7 +159,7 @@ int cm_cmd_ingest(MPI_Comm comm, int argc, char **argv)
         return exit_code;
 
     cm_store_columns columns;
-    cm_store_columns_init(&columns);
+    cm_store_columns_init(&columns, plan.nfiles);
     cm_scan_opts scan_opts = {
         .max_rejects = opts.max_rejects,
         .rejects_path = opts.rejects,

@@ -413,9 +413,15 @@ void cm_console_rejects(FILE *out, const cm_scan_stats *stats, const char *const
         fprintf(out, "  %s:%" PRId64 " (byte %" PRId64 "): %s: %s\n", paths[report->file],
                 report->line, report->offset, cm_reject_text(report->reason), report->text);
     }
-    if (stats->rejected > stats->nreports)
+    int64_t listable = stats->rejected - stats->rejected_in_stores;
+    if (listable > stats->nreports)
         fprintf(out, "  ... and %" PRId64 " more (use --rejects FILE to keep them all)\n",
-                stats->rejected - stats->nreports);
+                listable - stats->nreports);
+    if (stats->rejected_in_stores > 0)
+        fprintf(out,
+                "  %" PRId64 " of them when an event store was made (ingest --rejects lists "
+                "such rows)\n",
+                stats->rejected_in_stores);
 }
 
 /* One metric in three columns: test, the majority-class baseline on the test set, train. */

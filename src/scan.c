@@ -251,6 +251,7 @@ int cm_scan(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *opts, cm_eve
         for (int r = 0; r < CM_NREASONS; r++) {
             stats->by_reason[r] += plan->files[f].rejected_by_reason[r];
             stats->rejected += plan->files[f].rejected_by_reason[r];
+            stats->rejected_in_stores += plan->files[f].rejected_by_reason[r];
         }
 
     /* Line numbers: a file's lines owned by lower ranks come first. Line 1 is the header. */

@@ -22,10 +22,12 @@
 
 enum { T_TYPE = 't', T_PAIR = 'p', T_SESSION = 's' };
 
-void cm_store_columns_init(cm_store_columns *columns)
+void cm_store_columns_init(cm_store_columns *columns, int nfiles)
 {
     memset(columns, 0, sizeof *columns);
     cm_table_init(&columns->texts, 1, NULL);
+    columns->nfiles = nfiles;
+    columns->file_rows = cm_xcalloc((size_t)(nfiles > 0 ? nfiles : 1), sizeof(int64_t));
 }
 
 void cm_store_columns_free(cm_store_columns *c)
@@ -40,6 +42,7 @@ void cm_store_columns_free(cm_store_columns *c)
     free(c->session);
     free(c->session_text);
     cm_table_free(&c->texts);
+    free(c->file_rows);
     memset(c, 0, sizeof *c);
 }
 
@@ -79,6 +82,7 @@ int cm_store_columns_add(void *ctx, const cm_event *event)
     if (c->count == c->cap)
         columns_grow(c);
     size_t i = c->count++;
+    c->file_rows[event->file]++;
     c->time[i] = event->time;
     c->product_id[i] = event->product_id;
     c->category_id[i] = event->category_id;
@@ -292,12 +296,19 @@ static int read_existing(const char *path, cm_table dicts[CM_SD_N], store_state 
     cm_input input;
     memset(&input, 0, sizeof input);
     input.path = path;
+    if (!cm_store_is_hdf5(path)) {
+        snprintf(err, err_size,
+                 "%s: not an event store (not an HDF5 file); --append adds to a store made by "
+                 "clickmill ingest",
+                 path);
+        return CM_EINPUT;
+    }
     int rc = cm_store_inspect(&input, path, err, err_size);
     if (rc != 0)
         return rc;
     state->rows = input.rows;
     memcpy(state->rejected, input.rejected_by_reason, sizeof state->rejected);
-    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) {
         snprintf(err, err_size, "%s: cannot open the event store to append to it", path);
         return CM_EIO;
@@ -316,16 +327,24 @@ static int read_existing(const char *path, cm_table dicts[CM_SD_N], store_state 
         cm_h5_free_text_array(values, n);
     }
     state->sources = cm_h5_read_text_array(file, "sources", &state->nsources);
-    /* From here until the append completes, readers refuse the store. */
-    hid_t text = cm_h5_string_type();
+    H5Fclose(file);
+    return rc;
+}
+
+/* Marks the store as being appended to: from here until the append completes, readers refuse
+ * it. Done once everything that can refuse the append has passed. */
+static int mark_appending(const char *path, char *err, size_t err_size)
+{
+    int rc = 0;
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT), text = cm_h5_string_type();
     const char *appending = "appending";
-    if (rc == 0 && (text < 0 || cm_h5_write_attribute(file, "state", text, 0, &appending) != 0)) {
-        snprintf(err, err_size, "%s: cannot mark the event store as being appended to", path);
-        rc = CM_EHDF5;
+    if (file < 0 || text < 0 || cm_h5_write_attribute(file, "state", text, 0, &appending) != 0) {
+        snprintf(err, err_size, "%s: cannot open the event store to append to it", path);
+        rc = CM_EIO;
     }
     if (text >= 0)
         H5Tclose(text);
-    if (H5Fclose(file) < 0 && rc == 0) {
+    if (file >= 0 && H5Fclose(file) < 0 && rc == 0) {
         snprintf(err, err_size, "%s: closing the event store failed", path);
         rc = CM_EHDF5;
     }
@@ -334,10 +353,16 @@ static int read_existing(const char *path, cm_table dicts[CM_SD_N], store_state 
 
 /* ---- the collective write ---- */
 
-/* What every rank writes where. */
+/* What every rank writes where: its rows of each input file go after the rows of the earlier
+ * files and the lower ranks' rows of that file, so the store's rows follow the input order
+ * whatever the number of ranks. */
 typedef struct {
-    int64_t offset, count, total; /* this rank's first row and rows; rows in the store after */
-    int64_t before;               /* rows already in the store */
+    int nfiles;
+    const int64_t *count; /* this rank's rows of each file (a run each, in file order) */
+    int64_t *offset;      /* where the run of each file goes */
+    int64_t rows;         /* this rank's rows */
+    int64_t total;        /* rows in the store after */
+    int64_t before;       /* rows already in the store */
 } row_share;
 
 static hid_t column_type(int column, hid_t type_enum)
@@ -409,15 +434,20 @@ static int write_column(hid_t set, int column, hid_t memory_type, const row_shar
                         hid_t dxpl, const void *data)
 {
     int wide = column == CM_SC_SESSION, ok = 0;
-    hsize_t start[2] = {(hsize_t)share->offset, 0};
-    hsize_t count[2] = {(hsize_t)(share->count ? share->count : 1), 16};
+    hsize_t all[2] = {(hsize_t)(share->rows ? share->rows : 1), 16};
     hid_t file_space = H5Dget_space(set);
-    hid_t memory = H5Screate_simple(wide ? 2 : 1, count, NULL);
+    hid_t memory = H5Screate_simple(wide ? 2 : 1, all, NULL);
     if (file_space >= 0 && memory >= 0) {
-        if (share->count > 0)
-            ok = H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0;
-        else
-            ok = H5Sselect_none(file_space) >= 0 && H5Sselect_none(memory) >= 0;
+        /* The runs, in file order, are in increasing row order: memory order maps onto them. */
+        ok = H5Sselect_none(file_space) >= 0;
+        for (int f = 0; f < share->nfiles && ok; f++) {
+            hsize_t start[2] = {(hsize_t)share->offset[f], 0};
+            hsize_t count[2] = {(hsize_t)share->count[f], 16};
+            if (count[0] > 0)
+                ok = H5Sselect_hyperslab(file_space, H5S_SELECT_OR, start, NULL, count, NULL) >= 0;
+        }
+        if (share->rows == 0)
+            ok = ok && H5Sselect_none(memory) >= 0;
         ok = ok && H5Dwrite(set, memory_type, memory, file_space, dxpl, data) >= 0;
     }
     if (memory >= 0)
@@ -767,17 +797,31 @@ int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_targ
     map_ids(&columns->texts, dicts, &maps);
     cm_table_free(&columns->texts);
 
-    /* Rows: this rank's offset after the lower ranks' rows and the store's. */
-    row_share share = {0};
+    /* Rows: each file's run after the store's rows, the earlier files' and the lower ranks'. */
+    int nfiles = columns->nfiles;
+    int64_t *lower = cm_xcalloc((size_t)nfiles, sizeof *lower);
+    int64_t *totals = cm_xcalloc((size_t)nfiles, sizeof *totals);
     CM_MPI_CHECK(comm, MPI_Bcast(&before.rows, 1, MPI_INT64_T, 0, comm));
-    share.before = before.rows;
-    share.count = (int64_t)columns->count;
-    CM_MPI_CHECK(comm, MPI_Exscan(&share.count, &share.offset, 1, MPI_INT64_T, MPI_SUM, comm));
-    if (rank == 0)
-        share.offset = 0;
-    share.offset += share.before;
-    CM_MPI_CHECK(comm, MPI_Allreduce(&share.count, &share.total, 1, MPI_INT64_T, MPI_SUM, comm));
-    share.total += share.before;
+    CM_MPI_CHECK(comm, MPI_Exscan(columns->file_rows, lower, nfiles, MPI_INT64_T, MPI_SUM, comm));
+    CM_MPI_CHECK(comm,
+                 MPI_Allreduce(columns->file_rows, totals, nfiles, MPI_INT64_T, MPI_SUM, comm));
+    row_share share = {.nfiles = nfiles, .count = columns->file_rows, .before = before.rows};
+    share.offset = cm_xcalloc((size_t)nfiles, sizeof *share.offset);
+    share.rows = (int64_t)columns->count;
+    share.total = before.rows;
+    for (int f = 0; f < nfiles; f++) {
+        share.offset[f] = share.total + (rank == 0 ? 0 : lower[f]);
+        share.total += totals[f];
+    }
+    free(lower);
+    free(totals);
+    if (rank == 0 && append)
+        rc = mark_appending(target->path, err, err_size);
+    rc = agree(comm, rc, err, err_size);
+    if (rc != 0) {
+        free(share.offset);
+        goto cleanup;
+    }
 
     /* A new store is written under a temporary name that rank 0 chooses. */
     char file_path[4200];
@@ -795,6 +839,7 @@ int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_targ
     else if (rc != 0 && rank == 0 && !append)
         unlink(file_path);
     rc = agree(comm, rc, err, err_size);
+    free(share.offset);
 cleanup:
     id_maps_free(&maps);
     cm_h5_free_text_array(before.sources, before.nsources);

@@ -25,6 +25,7 @@ typedef struct {
     int64_t rows;                   /* accepted rows, all ranks */
     int64_t rejected;               /* rejected rows, all ranks */
     int64_t by_reason[CM_NREASONS]; /* rejected rows per reason, all ranks */
+    int64_t rejected_in_stores;     /* of those, rows rejected when an input store was made */
     int64_t bytes;                  /* data bytes in the plan */
     int nreports;                   /* rank 0: the first rejected rows in file order */
     cm_reject_report reports[CM_REPORTS_MAX];

@@ -21,9 +21,12 @@ typedef struct {
     unsigned char *session; /* 16 bytes a row: the UUID, or zeros */
     int32_t *session_text;  /* the session's id in texts, or -1 for a UUID */
     cm_table texts;
+    int nfiles;
+    int64_t *file_rows; /* rows per input file: a file's rows are one run, in file order */
 } cm_store_columns;
 
-void cm_store_columns_init(cm_store_columns *columns);
+/* Empty columns for rows of `nfiles` input files. Local. */
+void cm_store_columns_init(cm_store_columns *columns, int nfiles);
 void cm_store_columns_free(cm_store_columns *columns);
 
 /* A cm_event_sink (ctx: cm_store_columns) that adds the event as a row. Local. */
