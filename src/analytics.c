@@ -1,6 +1,7 @@
 /* Aggregates events into group-by tables and distinct-count keys, merges them, builds tables. */
 #include "clickmill/analytics.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,9 +136,10 @@ static void cache_spill(cm_entity_cache *cache, const cm_entity *entity)
 }
 
 /* The cached record of an entity; the record it replaces goes to the spilled ones. */
-static cm_entity *cache_get(cm_entity_cache *cache, const uint64_t key[3], size_t key_len)
+static cm_entity *cache_get(cm_entity_cache *cache, const uint64_t key[3], size_t key_len,
+                            uint64_t hash)
 {
-    cm_entity *entity = &cache->slots[entity_hash(key) & cache->mask];
+    cm_entity *entity = &cache->slots[hash & cache->mask];
     if (entity->used && same_key(entity->key, key))
         return entity;
     if (entity->used)
@@ -239,6 +241,39 @@ static size_t entity_key(uint64_t key[3], char kind, const void *id, size_t len)
     return len + 1;
 }
 
+/* The entity key of an 8-byte id, as entity_key makes it, in whole words (the key is read back
+ * as words at once, and byte-wise writes would stall that read). */
+static size_t int_entity_key(uint64_t key[3], char kind, uint64_t id)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    key[0] = (uint64_t)(unsigned char)kind | id << 8;
+    key[1] = id >> 56;
+    key[2] = 0;
+    return 1 + sizeof id;
+#else
+    return entity_key(key, kind, &id, sizeof id);
+#endif
+}
+
+/* The entity key of a session, as entity_key makes it, in whole words. */
+static size_t session_entity_key(uint64_t key[3], const cm_session_id *session)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    _Static_assert(sizeof *session == 18 && offsetof(cm_session_id, kind) == 16 &&
+                       offsetof(cm_session_id, len) == 17,
+                   "a session id is 16 bytes, its kind and its length");
+    uint64_t a, b;
+    memcpy(&a, session->bytes, 8);
+    memcpy(&b, session->bytes + 8, 8);
+    key[0] = (uint64_t)E_SESSION | a << 8;
+    key[1] = a >> 56 | b << 8;
+    key[2] = b >> 56 | (uint64_t)session->kind << 8 | (uint64_t)session->len << 16;
+    return 1 + sizeof *session;
+#else
+    return entity_key(key, E_SESSION, session, sizeof *session);
+#endif
+}
+
 /* Adds an event to a row of views, carts, purchases, revenue and events. */
 static void add_values(int64_t *values, const cm_event *event)
 {
@@ -254,6 +289,24 @@ int cm_analytics_add(void *ctx, const cm_event *event)
     cm_analytics *analytics = ctx;
     int hour = cm_time_hour(event->time);
     int64_t day = cm_time_day(event->time);
+
+    /* The entities' keys first, so their cache slots are on their way while the items are
+       added. */
+    uint64_t user_key[3], session_key[3], product_key[3];
+    size_t user_len = int_entity_key(user_key, E_USER, (uint64_t)event->user_id);
+    size_t product_len = int_entity_key(product_key, E_PRODUCT, (uint64_t)event->product_id);
+    size_t session_len = 0;
+    uint64_t user_hash = entity_hash(user_key), product_hash = entity_hash(product_key);
+    uint64_t session_hash = 0;
+    __builtin_prefetch(&analytics->users.slots[user_hash & analytics->users.mask], 1);
+    __builtin_prefetch(&analytics->products.slots[product_hash & analytics->products.mask], 1);
+    if (event->user_session.len > 0) {
+        cm_session_id session_id;
+        cm_session_id_of_event(&session_id, event);
+        session_len = session_entity_key(session_key, &session_id);
+        session_hash = entity_hash(session_key);
+        __builtin_prefetch(&analytics->sessions.slots[session_hash & analytics->sessions.mask], 1);
+    }
 
     /* One upsert per event; the group-by tables are expanded from these at the end. Days are
        apart, so that the items stay few enough to stay in cache. */
@@ -280,9 +333,7 @@ int cm_analytics_add(void *ctx, const cm_event *event)
         analytics->last_time = event->time;
 
     /* The entities' records: the user, the session and the product. */
-    uint64_t id[3];
-    size_t len = entity_key(id, E_USER, &event->user_id, sizeof event->user_id);
-    cm_entity *user = cache_get(&analytics->users, id, len);
+    cm_entity *user = cache_get(&analytics->users, user_key, user_len, user_hash);
     if (event->type != CM_TYPE_OTHER)
         user->types |= (uint8_t)(1u << event->type);
     else
@@ -291,19 +342,16 @@ int cm_analytics_add(void *ctx, const cm_event *event)
     user->hours |= (uint32_t)1 << hour;
     if (hour < user->first_hour)
         user->first_hour = (uint8_t)hour;
-    if (event->user_session.len > 0) {
-        cm_session_id session_id;
-        cm_session_id_of_event(&session_id, event);
-        len = entity_key(id, E_SESSION, &session_id, sizeof session_id);
-        cm_entity *session = cache_get(&analytics->sessions, id, len);
+    if (session_len > 0) {
+        cm_entity *session =
+            cache_get(&analytics->sessions, session_key, session_len, session_hash);
         if (event->type != CM_TYPE_OTHER)
             session->types |= (uint8_t)(1u << event->type);
         else
             add_type_fact(&analytics->distinct, session, event);
         entity_add_day(&analytics->distinct, session, day);
     }
-    len = entity_key(id, E_PRODUCT, &event->product_id, sizeof event->product_id);
-    cache_get(&analytics->products, id, len);
+    cache_get(&analytics->products, product_key, product_len, product_hash);
     return 0;
 }
 
@@ -331,10 +379,12 @@ static void merge_entity(cm_entity *entity, const cm_entity *in, cm_table *disti
         }
 }
 
-/* Puts records in the order of the top byte of their hash, in place (American flag sort). */
-static void order_by_hash(cm_entity *records, size_t n)
+/* Puts records in the order of the top byte of their hash, in place (American flag sort);
+ * start[p] is where the records of byte p begin, start[256] = n. */
+static void order_by_hash(cm_entity *records, size_t n, size_t start[257])
 {
-    size_t start[257] = {0}, next[256];
+    size_t next[256];
+    memset(start, 0, 257 * sizeof *start);
     for (size_t i = 0; i < n; i++)
         start[(entity_hash(records[i].key) >> 56) + 1]++;
     for (int p = 0; p < 256; p++) {
@@ -355,15 +405,55 @@ static void order_by_hash(cm_entity *records, size_t n)
         }
 }
 
-/* Merges records into one per entity in `table` (made here). The records are put in hash
- * order first, so the inserts walk the table (whose slots follow the top bits of the hash)
- * from start to end instead of jumping around it. */
+#define NO_RECORD UINT32_MAX
+
+/* Merges the records of each entity into one, in place: the records, in hash order first, are
+ * merged one top-byte bucket at a time with a small index that stays in cache. Returns how
+ * many records are left (one per entity, still in hash order). */
+static size_t merge_records(cm_entity *records, size_t n, cm_table *distinct)
+{
+    size_t start[257], largest = 0, out = 0;
+    order_by_hash(records, n, start);
+    for (int p = 0; p < 256; p++)
+        if (start[p + 1] - start[p] > largest)
+            largest = start[p + 1] - start[p];
+    size_t cap = 16;
+    while (cap < 2 * largest)
+        cap *= 2;
+    uint32_t *index = cm_xmalloc(cap * sizeof *index);
+    for (int p = 0; p < 256; p++) {
+        size_t first = start[p], count = start[p + 1] - first, mask = 15;
+        while (mask + 1 < 2 * count)
+            mask = mask * 2 + 1;
+        memset(index, 0xff, (mask + 1) * sizeof *index);
+        for (size_t i = first; i < first + count; i++) {
+            size_t slot = (size_t)entity_hash(records[i].key) & mask; /* low bits: the top */
+            while (index[slot] != NO_RECORD &&                        /* byte is the bucket's */
+                   !same_key(records[first + index[slot]].key, records[i].key))
+                slot = (slot + 1) & mask;
+            if (index[slot] == NO_RECORD) {
+                index[slot] = (uint32_t)(i - first);
+            } else {
+                merge_entity(&records[first + index[slot]], &records[i], distinct);
+                records[i].used = 0;
+            }
+        }
+        for (size_t i = first; i < first + count; i++)
+            if (records[i].used)
+                records[out++] = records[i];
+    }
+    free(index);
+    return out;
+}
+
+/* Merges records into one per entity in `table` (made here, sized for them). */
 static void build_entities(cm_entity_table *table, cm_entity *records, size_t n, cm_table *distinct)
 {
-    order_by_hash(records, n);
-    entities_make(table, n);
-    for (size_t i = 0; i < n; i++)
-        merge_entity(entity_get(table, records[i].key, records[i].key_len), &records[i], distinct);
+    size_t kept = merge_records(records, n, distinct);
+    entities_make(table, kept);
+    for (size_t i = 0; i < kept; i++)
+        *entity_get(table, records[i].key, records[i].key_len) = records[i];
+    table->count = kept;
 }
 
 /* Merges the records of the cache into one per entity in `table`. The facts this makes (days

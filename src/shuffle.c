@@ -76,6 +76,15 @@ void cm_session_id_format(const cm_session_id *id, char out[40])
         out[id->len] = '\0';
         return;
     }
+    if (id->kind == CM_SESSION_UUID) {
+        for (int i = 0; i < 16; i++) {
+            out[uuid_digit_at[i]] = digits[id->bytes[i] >> 4];
+            out[uuid_digit_at[i] + 1] = digits[id->bytes[i] & 15];
+        }
+        out[8] = out[13] = out[18] = out[23] = '-';
+        out[36] = '\0';
+        return;
+    }
     char *at = out;
     if (id->kind == CM_SESSION_HASH)
         at += sprintf(at, "hash:");
