@@ -133,29 +133,35 @@ static void dict_extend(cm_table *dict, cm_text *texts, size_t n)
             dict_add(dict, texts[i].ptr, texts[i].len);
 }
 
-/* Reads the parts of a texts key: kind, first text, second text. */
-static char key_parts(const char *key, size_t len, cm_text *first, cm_text *second)
+/* The texts of a per-rank texts key, one per dictionary it feeds: an event type, a session,
+ * or a (category_code, brand) pair with the category and product derived from it. Returns
+ * the dictionaries fed, as bits (1 << CM_SD_*). */
+static unsigned key_texts(const char *key, size_t len, cm_text texts[CM_SD_N])
 {
     cm_key_reader reader;
     size_t kind_len;
+    cm_text first, second;
     cm_key_reader_init(&reader, key, len);
     const char *kind = cm_key_next(&reader, &kind_len);
-    first->ptr = cm_key_next(&reader, &first->len);
-    second->ptr = cm_key_next(&reader, &second->len);
-    if (!second->ptr)
-        second->len = 0;
-    return kind[0];
-}
-
-/* The derived category and product of a (category_code, brand) pair. */
-static void derive(const cm_text *code, const cm_text *brand, cm_text *category, cm_text *product)
-{
+    first.ptr = cm_key_next(&reader, &first.len);
+    second.ptr = cm_key_next(&reader, &second.len);
+    if (!second.ptr)
+        second.len = 0;
+    if (kind[0] == T_TYPE) {
+        texts[CM_SD_TYPE] = first;
+        return 1u << CM_SD_TYPE;
+    }
+    if (kind[0] == T_SESSION) {
+        texts[CM_SD_SESSION] = first;
+        return 1u << CM_SD_SESSION;
+    }
     cm_event event;
     memset(&event, 0, sizeof event);
-    event.category_code = *code;
-    event.brand = *brand;
-    *category = cm_event_category(&event);
-    *product = cm_event_product(&event);
+    event.category_code = texts[CM_SD_CODE] = first;
+    event.brand = texts[CM_SD_BRAND] = second;
+    texts[CM_SD_CATEGORY] = cm_event_category(&event);
+    texts[CM_SD_PRODUCT] = cm_event_product(&event);
+    return 1u << CM_SD_CODE | 1u << CM_SD_BRAND | 1u << CM_SD_CATEGORY | 1u << CM_SD_PRODUCT;
 }
 
 /* Rank 0: the dictionaries after this ingest: the existing entries in place, the new ones
@@ -163,26 +169,18 @@ static void derive(const cm_text *code, const cm_text *brand, cm_text *category,
 static int extend_dictionaries(const cm_table *all, cm_table dicts[CM_SD_N], int append, char *err,
                                size_t err_size)
 {
-    size_t cap = all->count * 2 + 1, n[CM_SD_N] = {0};
+    size_t cap = all->count + 1, n[CM_SD_N] = {0};
     cm_text *found[CM_SD_N];
     for (int d = 0; d < CM_SD_N; d++)
         found[d] = cm_xcalloc(cap, sizeof *found[d]);
     for (size_t i = 0; i < all->count; i++) {
         size_t len;
         const char *key = cm_table_key(all, i, &len);
-        cm_text first, second, category, product;
-        char kind = key_parts(key, len, &first, &second);
-        if (kind == T_TYPE) {
-            found[CM_SD_TYPE][n[CM_SD_TYPE]++] = first;
-        } else if (kind == T_SESSION) {
-            found[CM_SD_SESSION][n[CM_SD_SESSION]++] = first;
-        } else {
-            derive(&first, &second, &category, &product);
-            found[CM_SD_CODE][n[CM_SD_CODE]++] = first;
-            found[CM_SD_BRAND][n[CM_SD_BRAND]++] = second;
-            found[CM_SD_CATEGORY][n[CM_SD_CATEGORY]++] = category;
-            found[CM_SD_PRODUCT][n[CM_SD_PRODUCT]++] = product;
-        }
+        cm_text texts[CM_SD_N];
+        unsigned fed = key_texts(key, len, texts);
+        for (int d = 0; d < CM_SD_N; d++)
+            if (fed >> d & 1)
+                found[d][n[d]++] = texts[d];
     }
     int rc = 0;
     if (!append || dicts[CM_SD_TYPE].count == 0) {
@@ -240,45 +238,30 @@ static void dicts_deserialize(const cm_buffer *in, cm_table dicts[CM_SD_N])
     }
 }
 
-/* Per-rank id → global id, for every kind of text. */
+/* Per-rank text id → global id in each dictionary (for the texts that feed it). */
 typedef struct {
-    uint32_t *type, *code, *brand, *category, *product, *session;
+    uint32_t *ids[CM_SD_N];
 } id_maps;
 
 static void map_ids(const cm_table *texts, const cm_table dicts[CM_SD_N], id_maps *maps)
 {
-    size_t n = texts->count ? texts->count : 1;
-    uint32_t **all[] = {&maps->type,     &maps->code,    &maps->brand,
-                        &maps->category, &maps->product, &maps->session};
-    for (size_t m = 0; m < sizeof all / sizeof all[0]; m++)
-        *all[m] = cm_xcalloc(n, sizeof(uint32_t));
+    for (int d = 0; d < CM_SD_N; d++)
+        maps->ids[d] = cm_xcalloc(texts->count ? texts->count : 1, sizeof(uint32_t));
     for (size_t i = 0; i < texts->count; i++) {
         size_t len;
         const char *key = cm_table_key(texts, i, &len);
-        cm_text first, second, category, product;
-        char kind = key_parts(key, len, &first, &second);
-        if (kind == T_TYPE) {
-            maps->type[i] = dict_find(&dicts[CM_SD_TYPE], first.ptr, first.len);
-        } else if (kind == T_SESSION) {
-            maps->session[i] = dict_find(&dicts[CM_SD_SESSION], first.ptr, first.len);
-        } else {
-            derive(&first, &second, &category, &product);
-            maps->code[i] = dict_find(&dicts[CM_SD_CODE], first.ptr, first.len);
-            maps->brand[i] = dict_find(&dicts[CM_SD_BRAND], second.ptr, second.len);
-            maps->category[i] = dict_find(&dicts[CM_SD_CATEGORY], category.ptr, category.len);
-            maps->product[i] = dict_find(&dicts[CM_SD_PRODUCT], product.ptr, product.len);
-        }
+        cm_text found[CM_SD_N];
+        unsigned fed = key_texts(key, len, found);
+        for (int d = 0; d < CM_SD_N; d++)
+            if (fed >> d & 1)
+                maps->ids[d][i] = dict_find(&dicts[d], found[d].ptr, found[d].len);
     }
 }
 
 static void id_maps_free(id_maps *maps)
 {
-    free(maps->type);
-    free(maps->code);
-    free(maps->brand);
-    free(maps->category);
-    free(maps->product);
-    free(maps->session);
+    for (int d = 0; d < CM_SD_N; d++)
+        free(maps->ids[d]);
 }
 
 /* ---- what the store already holds (append), read on rank 0 ---- */
@@ -534,7 +517,7 @@ static int write_rows(MPI_Comm comm, const char *file_path, int append, int comp
 
     CM_H5_CHECK(write_column(sets[CM_SC_TIME], CM_SC_TIME, H5T_NATIVE_INT64, share, dxpl, c->time));
     for (size_t i = 0; i < c->count; i++)
-        types[i] = (uint8_t)maps->type[c->type[i]];
+        types[i] = (uint8_t)maps->ids[CM_SD_TYPE][c->type[i]];
     CM_H5_CHECK(write_column(sets[CM_SC_TYPE], CM_SC_TYPE, type_enum, share, dxpl, types));
     CM_H5_CHECK(write_column(sets[CM_SC_PRODUCT_ID], CM_SC_PRODUCT_ID, H5T_NATIVE_INT64, share,
                              dxpl, c->product_id));
@@ -543,10 +526,10 @@ static int write_rows(MPI_Comm comm, const char *file_path, int append, int comp
     const struct {
         int column;
         const uint32_t *map;
-    } pair_columns[] = {{CM_SC_CATEGORY_CODE, maps->code},
-                        {CM_SC_BRAND, maps->brand},
-                        {CM_SC_CATEGORY, maps->category},
-                        {CM_SC_PRODUCT, maps->product}};
+    } pair_columns[] = {{CM_SC_CATEGORY_CODE, maps->ids[CM_SD_CODE]},
+                        {CM_SC_BRAND, maps->ids[CM_SD_BRAND]},
+                        {CM_SC_CATEGORY, maps->ids[CM_SD_CATEGORY]},
+                        {CM_SC_PRODUCT, maps->ids[CM_SD_PRODUCT]}};
     for (size_t p = 0; p < sizeof pair_columns / sizeof pair_columns[0]; p++) {
         for (size_t i = 0; i < c->count; i++)
             ids[i] = pair_columns[p].map[c->pair[i]];
@@ -560,7 +543,8 @@ static int write_rows(MPI_Comm comm, const char *file_path, int append, int comp
     CM_H5_CHECK(write_column(sets[CM_SC_SESSION], CM_SC_SESSION, H5T_NATIVE_UINT8, share, dxpl,
                              c->session));
     for (size_t i = 0; i < c->count; i++)
-        sessions[i] = c->session_text[i] < 0 ? -1 : (int32_t)maps->session[c->session_text[i]];
+        sessions[i] =
+            c->session_text[i] < 0 ? -1 : (int32_t)maps->ids[CM_SD_SESSION][c->session_text[i]];
     CM_H5_CHECK(write_column(sets[CM_SC_SESSION_TEXT], CM_SC_SESSION_TEXT, H5T_NATIVE_INT32, share,
                              dxpl, sessions));
     for (int col = 0; col < CM_SC_NCOLS; col++) {

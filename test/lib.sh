@@ -17,6 +17,10 @@
 #   sq ARG...            sqlite3 without ~/.sqliterc, stopping at the first error
 #   with_timeout CMD...  CMD under `timeout -k 5 $RUN_TIMEOUT` (default 120 s), or plainly where
 #                        there is no timeout command
+#   expect_outcome LABEL STATUS ERRFILE WANT [TEXT...]
+#                        a run that exited STATUS (stderr in ERRFILE) was to exit WANT, with
+#                        no crash, abort or HDF5 error stack (CRASH_PATTERN), and to say each
+#                        TEXT (case-insensitive): up to three checks
 #   finish               prints the last line, "N passed, N failed", and exits 1 if any check
 #                        failed (else returns 0: it is the last command of a script)
 #
@@ -82,4 +86,37 @@ with_timeout() {
 finish() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ] || exit 1
+}
+
+# What a crash, an abort or an HDF5 error stack leaves on stderr.
+CRASH_PATTERN='exited on signal|Segmentation fault|core dumped|MPI_ABORT was invoked|Aborted'
+CRASH_PATTERN="$CRASH_PATTERN|AddressSanitizer|HDF5-DIAG|H5[A-Z][a-z_]+\\(\\)"
+
+# expect_outcome LABEL STATUS ERRFILE WANT [TEXT...]
+expect_outcome() {
+    local label=$1 st=$2 err=$3 want=$4 missing="" text
+    shift 4
+    if [ "$st" = "$want" ]; then
+        ok "$label: exit $want"
+    else
+        [ "$st" = 124 ] && st="$st (timed out after ${RUN_TIMEOUT:-120}s)"
+        notok "$label: exit $want (got $st)"
+        diag 6 < "$err"
+    fi
+    if grep -Eq "$CRASH_PATTERN" "$err"; then
+        notok "$label: no crash, abort or HDF5 error stack"
+        grep -E "$CRASH_PATTERN" "$err" | diag 4
+    else
+        ok "$label: no crash, abort or HDF5 error stack"
+    fi
+    [ "$#" -eq 0 ] && return
+    for text in "$@"; do
+        grep -qiF -- "$text" "$err" || missing="$missing '$text'"
+    done
+    if [ -z "$missing" ]; then
+        ok "$label: message says $(printf "'%s' " "$@")"
+    else
+        notok "$label: message lacks$missing"
+        grep -v -e '^---' -e '^$' "$err" | diag 8
+    fi
 }

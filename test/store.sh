@@ -84,10 +84,6 @@ sources"
 # The training fixture's forest (as test/train.sh): none of its parameters is a default.
 FIX_OPTS="--trees 30 --max-depth 10 --bins 64 --max-features 5 --min-leaf 1 --seed 7"
 
-# What a crash, an abort or an HDF5 error stack leaves on stderr.
-CRASH='exited on signal|Segmentation fault|core dumped|MPI_ABORT was invoked|Aborted'
-CRASH="$CRASH|AddressSanitizer|HDF5-DIAG|H5[A-Z][a-z_]+\\(\\)"
-
 scratch_dir clickmill-store
 RUNS=$TMP/runs
 S=$TMP/stores
@@ -233,32 +229,9 @@ no_temporaries() {
 # expect LABEL NAME WANT TEXT...: run NAME exited WANT without a crash, abort or HDF5 error
 # stack, and its stderr holds each TEXT (case-insensitive).
 expect() {
-    local label=$1 name=$2 want=$3 st missing="" text
+    local label=$1 name=$2 want=$3
     shift 3
-    st=$(rc "$name")
-    if [ "$st" = "$want" ]; then
-        ok "$label: exit $want"
-    else
-        [ "$st" = 124 ] && st="$st (timed out after ${RUN_TIMEOUT}s)"
-        notok "$label: exit $want (got $st)"
-        diag 6 < "$RUNS/$name.err"
-    fi
-    if grep -Eq "$CRASH" "$RUNS/$name.err"; then
-        notok "$label: no crash, abort or HDF5 error stack"
-        grep -E "$CRASH" "$RUNS/$name.err" | diag 4
-    else
-        ok "$label: no crash, abort or HDF5 error stack"
-    fi
-    [ "$#" -eq 0 ] && return
-    for text in "$@"; do
-        grep -qiF -- "$text" "$RUNS/$name.err" || missing="$missing '$text'"
-    done
-    if [ -z "$missing" ]; then
-        ok "$label: message says $(printf "'%s' " "$@")"
-    else
-        notok "$label: message lacks$missing"
-        grep -v -e '^---' -e '^$' "$RUNS/$name.err" | diag 6
-    fi
+    expect_outcome "$label" "$(rc "$name")" "$RUNS/$name.err" "$want" "$@"
 }
 
 # rejected_line NAME: the "N rows (R rejected)" part of a run's console line.

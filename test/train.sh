@@ -1009,32 +1009,10 @@ launch() {
 
 # expect NAME WANT TEXT...: the run NAME exited WANT without a crash, its stderr holds each TEXT.
 expect() {
-    local name=$1 want=$2 st missing="" text
+    local name=$1 want=$2
     shift 2
-    st=$(cat "$EX/$name.rc" 2> /dev/null || echo missing)
-    if [ "$st" = "$want" ]; then
-        ok "$name: exit $want"
-    else
-        [ "$st" = 124 ] && st="$st (timed out after ${RUN_TIMEOUT}s)"
-        notok "$name: exit $want (got $st)"
-        diag 6 < "$EX/$name.err"
-    fi
-    if grep -Eq 'exited on signal|Segmentation fault|core dumped|MPI_ABORT was invoked|Aborted|AddressSanitizer|HDF5-DIAG' "$EX/$name.err"; then
-        notok "$name: no crash, abort or HDF5 error stack"
-        grep -E 'signal|Segmentation|core|MPI_ABORT|Abort|Sanitizer|HDF5-DIAG' "$EX/$name.err" | diag 4
-    else
-        ok "$name: no crash, abort or HDF5 error stack"
-    fi
-    [ "$#" -eq 0 ] && return
-    for text in "$@"; do
-        grep -qiF -- "$text" "$EX/$name.err" || missing="$missing '$text'"
-    done
-    if [ -z "$missing" ]; then
-        ok "$name: message says $(printf "'%s' " "$@")"
-    else
-        notok "$name: message lacks$missing"
-        diag 8 < "$EX/$name.err"
-    fi
+    expect_outcome "$name" "$(cat "$EX/$name.rc" 2>/dev/null || echo missing)" "$EX/$name.err" \
+        "$want" "$@"
 }
 
 # expect_not NAME REGEX DESCRIPTION: the run NAME's messages do not match REGEX.
