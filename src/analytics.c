@@ -490,10 +490,10 @@ static void merge_owned(MPI_Comm comm, cm_entity_table *table, cm_table *distinc
     for (int r = 0; r < nranks; r++)
         arriving += incoming[r].len / sizeof(cm_entity);
     cm_entity *records = cm_xmalloc((arriving ? arriving : 1) * sizeof *records);
-    for (int r = 0, at = 0; r < nranks; r++) {
+    for (size_t r = 0, at = 0; r < (size_t)nranks; r++) {
         size_t count = incoming[r].len / sizeof(cm_entity);
         memcpy(records + at, incoming[r].data, count * sizeof(cm_entity));
-        at += (int)count;
+        at += count;
         cm_buffer_free(&incoming[r]);
     }
     build_entities(table, records, arriving, distinct);
