@@ -36,7 +36,7 @@ static const char usage[] =
     "      --progress          show progress on stderr\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Memory per rank: about 70 bytes per row it reads (a 42M-row month on 2 ranks: 1.5 GB\n"
+    "Memory per rank: about 75 bytes per row it reads (a 42M-row month on 2 ranks: 1.6 GB\n"
     "each). Exit status: 0 on success, 1 when an input or the store fails, 2 for a usage error.\n";
 
 typedef struct {
