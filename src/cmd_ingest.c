@@ -104,7 +104,8 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, ingest_opts *opts
 
 /* Rank 0: refuses a store path that is one of the inputs (it would be overwritten or read
  * while it is written). */
-static int check_output(const char *out, char *const *paths, int npaths, char *err, size_t err_size)
+static int check_output(const char *out, int append, char *const *paths, int npaths, char *err,
+                        size_t err_size)
 {
     struct stat target, input;
     char dir[4200];
@@ -114,7 +115,8 @@ static int check_output(const char *out, char *const *paths, int npaths, char *e
         snprintf(dir, sizeof dir, ".");
     else
         slash[slash == dir] = '\0'; /* "/x" keeps its "/" */
-    if (access(dir, W_OK) != 0) {
+    if (!(append && access(out, W_OK) == 0) &&
+        access(dir, W_OK) != 0) { /* an append writes in place */
         snprintf(err, err_size, "ingest: cannot write the store into %.900s: %s", dir,
                  strerror(errno));
         return CM_EIO;
@@ -148,7 +150,7 @@ int cm_cmd_ingest(MPI_Comm comm, int argc, char **argv)
     char **paths = argv + optind;
     int npaths = argc - optind;
     char err[1024] = "";
-    int rc = rank == 0 ? check_output(opts.out, paths, npaths, err, sizeof err) : 0;
+    int rc = rank == 0 ? check_output(opts.out, opts.append, paths, npaths, err, sizeof err) : 0;
     CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
     if (rc != 0) {
         cm_say(comm, "%s", err);

@@ -82,7 +82,8 @@ void *cm_xrealloc(void *ptr, size_t size)
 char *cm_xstrndup(const char *s, size_t len)
 {
     char *p = cm_xmalloc(len + 1);
-    memcpy(p, s, len);
+    if (len)
+        memcpy(p, s, len);
     p[len] = '\0';
     return p;
 }

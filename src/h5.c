@@ -6,12 +6,13 @@
 #include "clickmill/error.h"
 #include "clickmill/h5.h"
 
-int cm_h5_read_attribute(hid_t loc, const char *name, hid_t type, void *out)
+int cm_h5_read_attribute(hid_t loc, const char *name, hid_t type, hsize_t count, void *out)
 {
     int ok = 0;
     hid_t attribute = -1, space = -1;
     if (H5Aexists(loc, name) > 0 && (attribute = H5Aopen(loc, name, H5P_DEFAULT)) >= 0 &&
-        (space = H5Aget_space(attribute)) >= 0 && H5Sget_simple_extent_npoints(space) >= 1)
+        (space = H5Aget_space(attribute)) >= 0 &&
+        H5Sget_simple_extent_npoints(space) == (hssize_t)count)
         ok = H5Aread(attribute, type, out) >= 0;
     if (space >= 0)
         H5Sclose(space);

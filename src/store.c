@@ -76,7 +76,7 @@ static int check_store(hid_t file, cm_input *input, const char *path, char *err,
                  path, CM_STORE_FORMAT);
         return CM_EINPUT;
     }
-    if (cm_h5_read_attribute(file, "format_version", H5T_NATIVE_INT, &version) != 0 ||
+    if (cm_h5_read_attribute(file, "format_version", H5T_NATIVE_INT, 1, &version) != 0 ||
         version != CM_STORE_VERSION) {
         snprintf(err, err_size,
                  "%s: event store format version %d; this clickmill reads version %d (ingest the "
@@ -92,7 +92,7 @@ static int check_store(hid_t file, cm_input *input, const char *path, char *err,
                  path, state);
         return CM_EINPUT;
     }
-    if (cm_h5_read_attribute(file, "rows", H5T_NATIVE_INT64, &input->rows) != 0 ||
+    if (cm_h5_read_attribute(file, "rows", H5T_NATIVE_INT64, 1, &input->rows) != 0 ||
         input->rows < 0) {
         snprintf(err, err_size, "%s: the event store has no valid 'rows' attribute", path);
         return CM_EINPUT;
@@ -121,18 +121,26 @@ static int check_store(hid_t file, cm_input *input, const char *path, char *err,
         }
     }
     /* Rejected rows by reason name (names this build does not know are left out). */
-    int64_t counts[CM_NREASONS];
+    int64_t counts[64];
     hsize_t n = 0;
     char **names = cm_h5_read_text_array(file, "reject_reasons", &n);
-    if (names && n <= CM_NREASONS - 1 &&
-        cm_h5_read_attribute(file, "rows_rejected_by_reason", H5T_NATIVE_INT64, counts) == 0) {
-        for (hsize_t i = 0; i < n; i++) {
-            for (int r = 1; r < CM_NREASONS; r++)
-                if (names[i] && strcmp(names[i], cm_reject_name(r)) == 0)
-                    input->rejected_by_reason[r] += counts[i] > 0 ? counts[i] : 0;
-        }
+    int ok =
+        names && n <= 64 &&
+        cm_h5_read_attribute(file, "rows_rejected_by_reason", H5T_NATIVE_INT64, n, counts) == 0;
+    for (hsize_t i = 0; ok && i < n; i++) {
+        ok = counts[i] >= 0;
+        for (int r = 1; r < CM_NREASONS; r++)
+            if (ok && names[i] && strcmp(names[i], cm_reject_name(r)) == 0)
+                input->rejected_by_reason[r] += counts[i];
     }
     cm_h5_free_text_array(names, n);
+    if (!ok) {
+        snprintf(err, err_size,
+                 "%s: the event store's rejected-row counts are missing or malformed (damaged, or "
+                 "not written by clickmill)",
+                 path);
+        return CM_EINPUT;
+    }
     return 0;
 }
 
@@ -179,7 +187,8 @@ static int read_dictionary(hid_t file, int which, dictionary *dict, const char *
     dict->text = cm_xmalloc(total ? total : 1);
     for (hsize_t i = 0, at = 0; i < n; i++) {
         size_t len = values[i] ? strlen(values[i]) : 0;
-        memcpy(dict->text + at, values[i], len);
+        if (len)
+            memcpy(dict->text + at, values[i], len);
         dict->entries[i] = (cm_text){dict->text + at, len};
         at += len;
     }
@@ -348,6 +357,17 @@ int cm_store_scan(const cm_input *input, int file, int64_t start, int64_t end, c
                 snprintf(err, err_size,
                          "%s: row %lld refers to a dictionary entry that does not "
                          "exist (damaged store)",
+                         path, (long long)row);
+                rc = CM_EINPUT;
+                break;
+            }
+            /* What a CSV row must satisfy to be accepted, a stored row too. */
+            if (r.time[i] < 0 || r.time[i] > CM_TIME_MAX || r.product_id[i] < 0 ||
+                r.category_id[i] < 0 || r.user_id[i] < 0 || r.price[i] < 0 ||
+                r.price[i] > CM_PRICE_MAX_CENTS) {
+                snprintf(err, err_size,
+                         "%s: row %lld has a time, an id or a price no CSV row could have "
+                         "(damaged store)",
                          path, (long long)row);
                 rc = CM_EINPUT;
                 break;

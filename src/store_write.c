@@ -146,7 +146,7 @@ static unsigned key_texts(const char *key, size_t len, cm_text texts[CM_SD_N])
     first.ptr = cm_key_next(&reader, &first.len);
     second.ptr = cm_key_next(&reader, &second.len);
     if (!second.ptr)
-        second.len = 0;
+        second = (cm_text){"", 0};
     if (kind[0] == T_TYPE) {
         texts[CM_SD_TYPE] = first;
         return 1u << CM_SD_TYPE;
@@ -269,8 +269,8 @@ static void id_maps_free(id_maps *maps)
 typedef struct {
     int64_t rows;
     int64_t rejected[CM_NREASONS];
-    char **sources;
-    hsize_t nsources;
+    size_t dictionary_sizes[CM_SD_N];
+    int has_sources_set; /* a /sources dataset (every store this version makes has one) */
 } store_state;
 
 static int read_existing(const char *path, cm_table dicts[CM_SD_N], store_state *state, char *err,
@@ -308,20 +308,21 @@ static int read_existing(const char *path, cm_table dicts[CM_SD_N], store_state 
         for (hsize_t i = 0; values && i < n; i++)
             dict_add(&dicts[d], values[i] ? values[i] : "", values[i] ? strlen(values[i]) : 0);
         cm_h5_free_text_array(values, n);
+        state->dictionary_sizes[d] = dicts[d].count;
     }
-    state->sources = cm_h5_read_text_array(file, "sources", &state->nsources);
+    state->has_sources_set = H5Lexists(file, "sources", H5P_DEFAULT) > 0;
     H5Fclose(file);
     return rc;
 }
 
-/* Marks the store as being appended to: from here until the append completes, readers refuse
- * it. Done once everything that can refuse the append has passed. */
-static int mark_appending(const char *path, char *err, size_t err_size)
+/* Sets the store's state: "appending" once everything that can refuse an append has passed
+ * (from then until the append completes, readers refuse the store), or back to "complete"
+ * when the append failed before it wrote anything. */
+static int set_state(const char *path, const char *state, char *err, size_t err_size)
 {
     int rc = 0;
     hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT), text = cm_h5_string_type();
-    const char *appending = "appending";
-    if (file < 0 || text < 0 || cm_h5_write_attribute(file, "state", text, 0, &appending) != 0) {
+    if (file < 0 || text < 0 || cm_h5_write_attribute(file, "state", text, 0, &state) != 0) {
         snprintf(err, err_size, "%s: cannot open the event store to append to it", path);
         rc = CM_EIO;
     }
@@ -571,64 +572,40 @@ cleanup:
 
 /* ---- rank 0 completes the file ---- */
 
-static int write_dictionaries(hid_t file, int append, const cm_table dicts[CM_SD_N],
-                              const char *path, char *err, size_t err_size)
+/* Adds strings at the end of the 1-D string dataset `name` under loc, making it (chunked and
+ * extendible) if `make`. Returns 0 or -1. */
+static int append_strings(hid_t loc, const char *name, int make, const char *const *values,
+                          hsize_t added)
 {
-    int rc = CM_EHDF5;
-    hid_t group = -1, text = -1, set = -1, space = -1, dcpl = -1, memory = -1;
-    char **values = NULL;
-    CM_H5_CHECK(text = cm_h5_string_type());
-    if (append)
-        CM_H5_CHECK(group = H5Gopen2(file, "dictionaries", H5P_DEFAULT));
-    else
-        CM_H5_CHECK(group =
-                        H5Gcreate2(file, "dictionaries", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    for (int d = 0; d < CM_SD_N; d++) {
-        hsize_t count = dicts[d].count, before = 0;
-        if (append) {
-            CM_H5_CHECK(set = H5Dopen2(group, cm_store_dictionary_names[d], H5P_DEFAULT));
-            CM_H5_CHECK(space = H5Dget_space(set));
-            CM_H5_CHECK(H5Sget_simple_extent_dims(space, &before, NULL));
-            H5Sclose(space);
-            space = -1;
-            CM_H5_CHECK(H5Dset_extent(set, &count));
-        } else {
-            hsize_t maxdims = H5S_UNLIMITED, chunk = 1024;
-            CM_H5_CHECK(space = H5Screate_simple(1, &count, &maxdims));
-            CM_H5_CHECK(dcpl = H5Pcreate(H5P_DATASET_CREATE));
-            CM_H5_CHECK(H5Pset_chunk(dcpl, 1, &chunk));
-            CM_H5_CHECK(set = H5Dcreate2(group, cm_store_dictionary_names[d], text, space,
-                                         H5P_DEFAULT, dcpl, H5P_DEFAULT));
-            H5Sclose(space);
-            H5Pclose(dcpl);
-            space = dcpl = -1;
-        }
-        hsize_t added = count - before;
-        if (added > 0) {
-            values = cm_xcalloc((size_t)added, sizeof *values);
-            for (hsize_t i = 0; i < added; i++) {
-                size_t len;
-                const char *key = cm_table_key(&dicts[d], (size_t)(before + i), &len);
-                values[i] = cm_xstrndup(key, len);
-            }
-            CM_H5_CHECK(space = H5Dget_space(set));
-            CM_H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, &before, NULL, &added, NULL));
-            CM_H5_CHECK(memory = H5Screate_simple(1, &added, NULL));
-            CM_H5_CHECK(H5Dwrite(set, text, memory, space, H5P_DEFAULT, values));
-            for (hsize_t i = 0; i < added; i++)
-                free(values[i]);
-            free(values);
-            values = NULL;
-            H5Sclose(memory);
-            H5Sclose(space);
-            memory = space = -1;
-        }
-        H5Dclose(set);
-        set = -1;
+    int ok = 0;
+    hid_t text = cm_h5_string_type(), set = -1, space = -1, dcpl = -1, memory = -1;
+    hsize_t before = 0, after, zero = 0, maxdims = H5S_UNLIMITED, chunk = 1024;
+    if (text < 0)
+        return -1;
+    if (make) {
+        if ((space = H5Screate_simple(1, &zero, &maxdims)) < 0 ||
+            (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
+            (set = H5Dcreate2(loc, name, text, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0)
+            goto cleanup;
+        H5Sclose(space);
+        space = -1;
+    } else if ((set = H5Dopen2(loc, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(set)) < 0 ||
+               H5Sget_simple_extent_dims(space, &before, NULL) != 1) {
+        goto cleanup;
+    } else {
+        H5Sclose(space);
+        space = -1;
     }
-    rc = 0;
+    after = before + added;
+    if (H5Dset_extent(set, &after) < 0)
+        goto cleanup;
+    if (added > 0 && ((space = H5Dget_space(set)) < 0 ||
+                      H5Sselect_hyperslab(space, H5S_SELECT_SET, &before, NULL, &added, NULL) < 0 ||
+                      (memory = H5Screate_simple(1, &added, NULL)) < 0 ||
+                      H5Dwrite(set, text, memory, space, H5P_DEFAULT, values) < 0))
+        goto cleanup;
+    ok = 1;
 cleanup:
-    free(values); /* only after a failure, when its strings are a small leak at exit */
     if (memory >= 0)
         H5Sclose(memory);
     if (space >= 0)
@@ -637,10 +614,52 @@ cleanup:
         H5Pclose(dcpl);
     if (set >= 0)
         H5Dclose(set);
+    H5Tclose(text);
+    return ok ? 0 : -1;
+}
+
+/* The dictionaries' new entries (all of them for a new store), and the new sources. */
+static int write_dictionaries(hid_t file, int append, const cm_table dicts[CM_SD_N],
+                              const store_state *before, const cm_store_target *target,
+                              const char *path, char *err, size_t err_size)
+{
+    int rc = CM_EHDF5;
+    hid_t group = -1;
+    if (append)
+        CM_H5_CHECK(group = H5Gopen2(file, "dictionaries", H5P_DEFAULT));
+    else
+        CM_H5_CHECK(group =
+                        H5Gcreate2(file, "dictionaries", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    for (int d = 0; d < CM_SD_N; d++) {
+        size_t from = append ? before->dictionary_sizes[d] : 0, added = dicts[d].count - from;
+        char **values = cm_xcalloc(added ? added : 1, sizeof *values);
+        for (size_t i = 0; i < added; i++) {
+            size_t len;
+            const char *key = cm_table_key(&dicts[d], from + i, &len);
+            values[i] = cm_xstrndup(key, len);
+        }
+        int written = append_strings(group, cm_store_dictionary_names[d], !append,
+                                     (const char *const *)values, added);
+        for (size_t i = 0; i < added; i++)
+            free(values[i]);
+        free(values);
+        if (written != 0) {
+            snprintf(err, err_size, "%s: cannot write dictionary %s", path,
+                     cm_store_dictionary_names[d]);
+            goto cleanup;
+        }
+    }
+    /* The sources are a dataset, not an attribute: there can be more of them than an
+       attribute holds. */
+    if (append_strings(file, "sources", !append || !before->has_sources_set,
+                       (const char *const *)target->sources, (hsize_t)target->nsources) != 0) {
+        snprintf(err, err_size, "%s: cannot write the list of sources", path);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
     if (group >= 0)
         H5Gclose(group);
-    if (text >= 0)
-        H5Tclose(text);
     return rc;
 }
 
@@ -658,12 +677,6 @@ static int write_attributes(hid_t file, int append, const row_share *share,
         rejected_total += rejected[r - 1];
         reasons[r - 1] = cm_reject_name(r);
     }
-    size_t nsources = (size_t)before->nsources + (size_t)target->nsources;
-    const char **sources = cm_xcalloc(nsources ? nsources : 1, sizeof *sources);
-    for (hsize_t i = 0; i < before->nsources; i++)
-        sources[i] = before->sources[i] ? before->sources[i] : "";
-    for (int i = 0; i < target->nsources; i++)
-        sources[before->nsources + (size_t)i] = target->sources[i];
     char now[32];
     time_t clock = time(NULL);
     strftime(now, sizeof now, "%Y-%m-%d %H:%M:%S UTC", gmtime(&clock));
@@ -678,7 +691,6 @@ static int write_attributes(hid_t file, int append, const row_share *share,
     if (!append)
         CM_H5_CHECK(cm_h5_write_attribute(file, "created", text, 0, &now_ptr));
     CM_H5_CHECK(cm_h5_write_attribute(file, "updated", text, 0, &now_ptr));
-    CM_H5_CHECK(cm_h5_write_attribute(file, "sources", text, nsources, sources));
     CM_H5_CHECK(cm_h5_write_attribute(file, "rows", H5T_NATIVE_INT64, 0, &share->total));
     CM_H5_CHECK(cm_h5_write_attribute(file, "rows_rejected", H5T_NATIVE_INT64, 0, &rejected_total));
     CM_H5_CHECK(cm_h5_write_attribute(file, "reject_reasons", text, CM_NREASONS - 1, reasons));
@@ -691,7 +703,6 @@ static int write_attributes(hid_t file, int append, const row_share *share,
 cleanup:
     if (text >= 0)
         H5Tclose(text);
-    free(sources);
     return rc;
 }
 
@@ -705,7 +716,7 @@ static int finish_store(const char *file_path, const char *path, int append,
         snprintf(err, err_size, "%s: cannot open the event store to complete it", file_path);
         return CM_EHDF5;
     }
-    int rc = write_dictionaries(file, append, dicts, path, err, err_size);
+    int rc = write_dictionaries(file, append, dicts, before, target, path, err, err_size);
     if (rc == 0)
         rc = write_attributes(file, append, share, before, target, path, err, err_size);
     if (append) {
@@ -800,7 +811,7 @@ int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_targ
     free(lower);
     free(totals);
     if (rank == 0 && append)
-        rc = mark_appending(target->path, err, err_size);
+        rc = set_state(target->path, "appending", err, err_size);
     rc = agree(comm, rc, err, err_size);
     if (rc != 0) {
         free(share.offset);
@@ -817,6 +828,10 @@ int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_targ
     rc = write_rows(comm, file_path, append, target->compress, dicts, columns, &maps, &share, err,
                     err_size);
     rc = agree(comm, rc, err, err_size);
+    if (rc != 0 && rank == 0 && append) { /* no rank could open it: nothing was written */
+        char unused[256];
+        set_state(target->path, "complete", unused, sizeof unused);
+    }
     if (rc == 0 && rank == 0)
         rc = finish_store(file_path, target->path, append, dicts, &share, &before, target, err,
                           err_size);
@@ -826,7 +841,6 @@ int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_targ
     free(share.offset);
 cleanup:
     id_maps_free(&maps);
-    cm_h5_free_text_array(before.sources, before.nsources);
     for (int d = 0; d < CM_SD_N; d++)
         cm_table_free(&dicts[d]);
     return rc;

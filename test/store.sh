@@ -78,8 +78,8 @@ COLUMNS="event_time event_type product_id category_id category_code brand catego
 price_cents user_id user_session user_session_text"
 DICTIONARIES="event_type category_code brand category product user_session"
 # The root attributes that must not depend on the rank count (not: created, updated, version).
-ATTRIBUTES="format format_version state rows rows_rejected reject_reasons rows_rejected_by_reason \
-sources"
+ATTRIBUTES="format format_version state rows rows_rejected reject_reasons rows_rejected_by_reason"
+SOURCES=/sources # the dataset of the files a store was made from
 
 # The training fixture's forest (as test/train.sh): none of its parameters is a default.
 FIX_OPTS="--trees 30 --max-depth 10 --bins 64 --max-features 5 --min-leaf 1 --seed 7"
@@ -170,6 +170,7 @@ dump() {
     for x in $COLUMNS; do args+=(-d "/events/$x"); done
     for x in $DICTIONARIES; do args+=(-d "/dictionaries/$x"); done
     for x in $ATTRIBUTES; do args+=(-a "/$x"); done
+    [ -n "$SOURCES" ] && args+=(-d "$SOURCES")
     if ! h5dump "${args[@]}" "$1" > "$out.all" 2>&1; then
         head -n 4 "$out.all"
         return 1
@@ -213,9 +214,12 @@ attr() {
         sed -E 's/^ *\([0-9]+\): //; s/,$//' | tr ',' '\n' | sed 's/^ *//'
 }
 
-# entries STORE DICTIONARY: a dictionary's entries, one per line.
+# entries STORE DICTIONARY: a dictionary's entries (or, for a path from /, that dataset's),
+# one per line.
 entries() {
-    h5dump -y -w 1 -d "/dictionaries/$2" "$1" 2> /dev/null | sed -n '/DATA {/,/^   }/p' |
+    local set=/dictionaries/$2
+    case $2 in /*) set=$2 ;; esac
+    h5dump -y -w 1 -d "$set" "$1" 2> /dev/null | sed -n '/DATA {/,/^   }/p' |
         sed '1d;$d' | sed 's/^ *//; s/,$//' | grep -v '^$'
 }
 
@@ -388,12 +392,12 @@ same_tables "analyze of a store and a CSV file together gives both CSV files' ta
     "$S/mixed" "$S/parts.csv3" analyze-mixed analyze-csv-parts-np3
 # Only the sources differ from the stores of the CSV files: a store's name instead of its files'.
 if ran_ok "np=3 ingest of a store" ingest-store-again; then
-    ATTRIBUTES=${ATTRIBUTES% sources} ATTRIBUTES_TAG=.nosources same_store \
+    SOURCES='' ATTRIBUTES_TAG=.nosources same_store \
         "np=3 ingest of a store gives the same store" \
         "$S/train.again.h5" "$S/train.np$FIRST_NP.h5"
 fi
 if ran_ok "np=2 ingest of a store and a CSV file" ingest-mixed; then
-    ATTRIBUTES=${ATTRIBUTES% sources} ATTRIBUTES_TAG=.nosources same_store \
+    SOURCES='' ATTRIBUTES_TAG=.nosources same_store \
         "np=2 ingest of a store and a CSV file gives the store of both CSV files (rows in input order)" \
         "$S/parts.mixed.h5" "$S/parts.np$FIRST_NP.h5"
 fi
@@ -712,7 +716,7 @@ if ran_ok "append: ingest A (fixture_part1) on 2 ranks" append-a &&
     same_tables "append: analyze of A + B equals analyze of both CSV files" \
         "$A/ab.store" "$A/ab.csv" append-analyze append-analyze-csv
     check_dictionaries "append: the dictionaries keep A's entries and ids first" "$A/a.h5" "$A/ab.h5"
-    got="$(attr "$A/ab.h5" rows) $(attr "$A/ab.h5" state) $(attr "$A/ab.h5" sources | tr '\n' ' ')"
+    got="$(attr "$A/ab.h5" rows) $(attr "$A/ab.h5" state) $(entries "$A/ab.h5" /sources | tr '\n' ' ')"
     want="49 \"complete\" \"$PART1\" \"$PART2\" "
     if [ "$got" = "$want" ]; then
         ok "append: rows 49, state complete, sources A then B"
@@ -762,6 +766,24 @@ if ran_ok "append new type: ingest A without remove_from_cart" append-types-a; t
 fi
 no_temporaries "append: no temporary file left" "$A"
 
+# More input files than an HDF5 attribute could list (about 4,000): the sources are a dataset.
+# The files are named relative to test/data, so that the command line stays short.
+many=$(for _ in $(seq 4100); do echo fixture_part1.csv; done)
+binary=$CLICKMILL
+case $binary in /*) ;; *) binary=$PWD/$binary ;; esac
+more=$(for _ in $(seq 100); do echo fixture_part2.csv; done)
+# shellcheck disable=SC2086 # the lists are split into words on purpose
+if (cd "$DATA" && with_timeout $MPIRUN 2 "$binary" ingest -q -o "$A/many.h5" $many &&
+    with_timeout $MPIRUN 2 "$binary" ingest -q --append -o "$A/many.h5" $more) \
+    > "$RUNS/many.log" 2>&1 &&
+    h5ls "$A/many.h5/sources" 2> /dev/null | grep -q '{4200/Inf}' &&
+    [ "$(attr "$A/many.h5" rows)" = $((4100 * 24 + 100 * 25)) ]; then
+    ok "ingest of 4,100 files and an append of 100 more: 4,200 sources, every row"
+else
+    notok "ingest of 4,100 files and an append of 100 more: 4,200 sources, every row"
+    { cat "$RUNS/many.log"; h5ls "$A/many.h5/sources"; attr "$A/many.h5" rows; } 2>&1 | diag 6
+fi
+
 # ------------------------------------------------------------------ 5: robustness
 
 section "5: robustness"
@@ -806,6 +828,23 @@ cp "$GOOD" "$E/store.h5"
 
 DAMAGED="truncated short"
 [ "$INCOMPLETE" = 1 ] && DAMAGED="incomplete $DAMAGED"
+# Stores damaged where the checks on open and on read must catch it (h5py rewrites them): an
+# attribute of the wrong size, rejected counts of the wrong size, a time no CSV row can have.
+if [ -n "$PYTHON" ]; then
+    cp "$GOOD" "$E/arrayattr.h5"
+    cp "$GOOD" "$E/badcounts.h5"
+    cp "$GOOD" "$E/badtime.h5"
+    if "$PYTHON" -c 'import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f: f.attrs["format_version"] = np.ones(1000, dtype="int32")
+with h5py.File(sys.argv[2], "r+") as f: f.attrs["rows_rejected_by_reason"] = np.zeros(2, dtype="int64")
+with h5py.File(sys.argv[3], "r+") as f: f["events/event_time"][0] = -5' \
+        "$E/arrayattr.h5" "$E/badcounts.h5" "$E/badtime.h5" > "$E/h5py.log" 2>&1; then
+        DAMAGED="$DAMAGED arrayattr badcounts badtime"
+    else
+        notok "errors: h5py damages three stores"
+        diag 4 < "$E/h5py.log"
+    fi
+fi
 FOREIGN=""
 [ -f "$E/results.h5" ] && FOREIGN="results"
 [ -f "$E/model.h5" ] && FOREIGN="$FOREIGN model"
@@ -857,6 +896,9 @@ for kind in $DAMAGED $FOREIGN; do
                     what="not complete" ;;
         truncated) name="store cut to half its size"; what="" ;;
         short) name="store cut to 2 KB"; what="" ;;
+        arrayattr) name="store whose format_version is 1000 values"; what="version" ;;
+        badcounts) name="store with 2 rejected-row counts"; what="rejected-row counts" ;;
+        badtime) name="store with a time before 1970"; what="damaged store" ;;
         results) name="analyze's results.h5"; what="not a clickmill event store" ;;
         model) name="a model file"; what="not a clickmill event store" ;;
     esac

@@ -34,6 +34,9 @@ typedef struct {
     int64_t offset;                    /* byte offset of the row in its file */
 } cm_event;
 
+/* The last second cm_time_parse accepts: 9999-12-31 23:59:59 UTC. */
+#define CM_TIME_MAX 253402300799LL
+
 /* Parses "YYYY-MM-DD HH:MM:SS UTC" into seconds since the epoch. Returns 0, or -1 when the text
  * is not exactly that form or names an impossible date or time. Local. */
 int cm_time_parse(const char *text, size_t len, int64_t *seconds);

@@ -36,9 +36,9 @@ int cm_h5_write_attribute(hid_t loc, const char *name, hid_t type, hsize_t count
 int cm_h5_close_commit(hid_t file, int rc, const char *temporary, const char *path, char *err,
                        size_t err_size);
 
-/* Reads a scalar attribute as `type` into out. Returns 0 or -1 (missing, not scalar,
- * unreadable). Local. */
-int cm_h5_read_attribute(hid_t loc, const char *name, hid_t type, void *out);
+/* Reads an attribute of exactly `count` values (1 for a scalar) as `type` into out. Returns 0
+ * or -1 (missing, of another size, unreadable). Local. */
+int cm_h5_read_attribute(hid_t loc, const char *name, hid_t type, hsize_t count, void *out);
 
 /* Reads a scalar string attribute into out (cut to size). Returns 0 or -1. Local. */
 int cm_h5_read_text_attribute(hid_t loc, const char *name, char *out, size_t size);
