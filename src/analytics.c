@@ -35,7 +35,10 @@ static int32_t window_of(int64_t day)
 
 static void entities_free(cm_entity_table *table)
 {
-    cm_huge_free(table->slots, table->cap * sizeof *table->slots);
+    if (table->dense)
+        free(table->slots);
+    else
+        cm_huge_free(table->slots, table->cap * sizeof *table->slots);
     memset(table, 0, sizeof *table);
 }
 
@@ -67,6 +70,7 @@ static size_t entity_slot(const cm_entity_table *table, const uint64_t key[3])
 /* An empty table with room for `count` records, at most 3/4 full. */
 static void entities_make(cm_entity_table *table, size_t count)
 {
+    memset(table, 0, sizeof *table);
     size_t cap = 1024;
     int bits = 10;
     while (count * 4 > cap * 3) {
@@ -450,10 +454,25 @@ static size_t merge_records(cm_entity *records, size_t n, cm_table *distinct)
 static void build_entities(cm_entity_table *table, cm_entity *records, size_t n, cm_table *distinct)
 {
     size_t kept = merge_records(records, n, distinct);
-    entities_make(table, kept);
-    for (size_t i = 0; i < kept; i++)
-        *entity_get(table, records[i].key, records[i].key_len) = records[i];
-    table->count = kept;
+    /* Counting only walks the records: they stay a plain array (the memory given back), and
+       are indexed only if a lookup needs them (entities_index). */
+    memset(table, 0, sizeof *table);
+    table->slots = cm_xrealloc(records, (kept ? kept : 1) * sizeof *records);
+    table->cap = table->count = kept;
+    table->dense = 1;
+}
+
+/* Makes a plain array of records a table that lookups can use. */
+static void entities_index(cm_entity_table *table)
+{
+    if (!table->dense)
+        return;
+    cm_entity_table indexed;
+    entities_make(&indexed, table->count);
+    for (size_t i = 0; i < table->count; i++)
+        *entity_get(&indexed, table->slots[i].key, table->slots[i].key_len) = table->slots[i];
+    entities_free(table);
+    *table = indexed;
 }
 
 /* Merges the records of the cache into one per entity in `table`. The facts this makes (days
@@ -462,6 +481,8 @@ static void merge_cached(cm_entity_cache *cache, cm_entity_table *table, cm_tabl
 {
     cache_flush(cache);
     build_entities(table, cache->spilled, cache->nspilled, distinct);
+    cache->spilled = NULL; /* the table has them now */
+    cache->spilled_cap = 0;
     cache_free(cache);
 }
 
@@ -496,8 +517,7 @@ static void merge_owned(MPI_Comm comm, cm_entity_table *table, cm_table *distinc
         at += count;
         cm_buffer_free(&incoming[r]);
     }
-    build_entities(table, records, arriving, distinct);
-    free(records);
+    build_entities(table, records, arriving, distinct); /* the table keeps them */
     free(incoming);
     free(outgoing);
 }
@@ -571,8 +591,8 @@ static void count_entities(const cm_entity_table *table, char kind, cm_table *co
 
 /* On each owner: counts the facts records could not hold. A day fact that another rank's
  * record also has as a bit was counted with the record. */
-static void count_distinct(const cm_table *distinct, const cm_entity_table *users,
-                           const cm_entity_table *sessions, cm_table *counts)
+static void count_distinct(const cm_table *distinct, cm_entity_table *users,
+                           cm_entity_table *sessions, cm_table *counts)
 {
     cm_key_reader reader;
     for (size_t i = 0; i < distinct->count; i++) {
@@ -583,7 +603,8 @@ static void count_distinct(const cm_table *distinct, const cm_entity_table *user
         const char *question = cm_key_next(&reader, &question_len);
         const char *group = cm_key_next(&reader, &group_len);
         if (question[0] == Q_DAY) {
-            const cm_entity_table *table = entity[0] == E_USER ? users : sessions;
+            cm_entity_table *table = entity[0] == E_USER ? users : sessions;
+            entities_index(table);
             uint64_t id[3];
             entity_key(id, entity[0], entity + 1, entity_len - 1);
             const cm_entity *record = table->cap ? &table->slots[entity_slot(table, id)] : NULL;

@@ -27,6 +27,7 @@ typedef struct {
     cm_entity *slots;
     size_t cap, count; /* cap: a power of two */
     int shift;         /* 64 - log2(cap) */
+    int dense;         /* instead, a plain array of `count` records (cap = count), not indexed */
 } cm_entity_table;
 
 /* While reading: the records of recent entities in a small direct-mapped cache (an entity's
