@@ -10,6 +10,7 @@
 #include "clickmill/commands.h"
 #include "clickmill/console.h"
 #include "clickmill/error.h"
+#include "clickmill/output.h"
 #include "clickmill/plan.h"
 #include "clickmill/scan.h"
 #include "clickmill/store_write.h"
@@ -109,12 +110,7 @@ static int check_output(const char *out, int append, char *const *paths, int npa
 {
     struct stat target, input;
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s", out);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        slash[slash == dir] = '\0'; /* "/x" keeps its "/" */
+    cm_path_dir(out, dir, sizeof dir);
     if (!(append && access(out, W_OK) == 0) &&
         access(dir, W_OK) != 0) { /* an append writes in place */
         snprintf(err, err_size, "ingest: cannot write the store into %.900s: %s", dir,

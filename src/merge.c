@@ -2,6 +2,7 @@
 #include "clickmill/merge.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,4 +196,21 @@ void cm_table_exchange(MPI_Comm comm, cm_table *table)
     }
     free(incoming);
     free(outgoing);
+}
+
+int cm_agree(MPI_Comm comm, int rc, char *err, size_t err_size)
+{
+    int rank, nranks;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
+    int failed = rc ? rank : nranks, first;
+    CM_MPI_CHECK(comm, MPI_Allreduce(&failed, &first, 1, MPI_INT, MPI_MIN, comm));
+    if (first == nranks)
+        return 0;
+    char message[1024];
+    snprintf(message, sizeof message, "%s", rc ? err : "");
+    CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, first, comm));
+    CM_MPI_CHECK(comm, MPI_Bcast(message, sizeof message, MPI_CHAR, first, comm));
+    snprintf(err, err_size, "%s", message);
+    return rc;
 }

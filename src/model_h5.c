@@ -232,35 +232,20 @@ cleanup:
 static int read_attribute(hid_t file, const char *name, hid_t type, void *out, const char *path,
                           char *err, size_t err_size)
 {
-    int ok = 0;
-    hid_t attribute = -1, space = -1;
-    if (H5Aexists(file, name) > 0 && (attribute = H5Aopen(file, name, H5P_DEFAULT)) >= 0 &&
-        (space = H5Aget_space(attribute)) >= 0 && H5Sget_simple_extent_npoints(space) == 1)
-        ok = H5Aread(attribute, type, out) >= 0;
-    if (space >= 0)
-        H5Sclose(space);
-    if (attribute >= 0)
-        H5Aclose(attribute);
-    if (!ok) {
-        snprintf(err, err_size, "%s: the model has no readable attribute '%s'", path, name);
-        return CM_EINPUT;
-    }
-    return 0;
+    if (cm_h5_read_attribute(file, name, type, 1, out) == 0)
+        return 0;
+    snprintf(err, err_size, "%s: the model has no readable attribute '%s'", path, name);
+    return CM_EINPUT;
 }
 
 /* Reads a string attribute into out (cut to size). */
 static int read_text_attribute(hid_t file, const char *name, char *out, size_t size,
                                const char *path, char *err, size_t err_size)
 {
-    hid_t text = cm_h5_string_type();
-    char *value = NULL;
-    int rc = read_attribute(file, name, text, &value, path, err, err_size);
-    if (rc == 0) {
-        snprintf(out, size, "%s", value ? value : "");
-        H5free_memory(value);
-    }
-    H5Tclose(text);
-    return rc;
+    if (cm_h5_read_text_attribute(file, name, out, size) == 0)
+        return 0;
+    snprintf(err, err_size, "%s: the model has no readable attribute '%s'", path, name);
+    return CM_EINPUT;
 }
 
 /* The rows of a compound dataset, and one named member of every row. */

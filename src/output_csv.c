@@ -195,3 +195,13 @@ int cm_results_write_csv_dir(const char *dir, const cm_results *results, char *e
     }
     return rc;
 }
+
+void cm_path_dir(const char *path, char *out, size_t size)
+{
+    snprintf(out, size, "%s", path);
+    char *slash = strrchr(out, '/');
+    if (!slash)
+        snprintf(out, size, ".");
+    else
+        slash[slash == out] = '\0'; /* "/x" keeps its "/" */
+}

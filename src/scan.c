@@ -229,11 +229,8 @@ int cm_scan(MPI_Comm comm, const cm_plan *plan, const cm_scan_opts *opts, cm_eve
     cm_progress_end(&progress);
 
     /* Agree on failure: the lowest failing rank's message goes to everyone. */
-    int failed_rank = rc ? rank : nranks, first_failed;
-    CM_MPI_CHECK(comm, MPI_Allreduce(&failed_rank, &first_failed, 1, MPI_INT, MPI_MIN, comm));
-    if (first_failed < nranks) {
-        CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, first_failed, comm));
-        CM_MPI_CHECK(comm, MPI_Bcast(message, sizeof message, MPI_CHAR, first_failed, comm));
+    rc = cm_agree(comm, rc, message, sizeof message);
+    if (rc != 0) {
         snprintf(err, err_size, "%s", message);
         goto cleanup;
     }

@@ -328,6 +328,23 @@ static int read_block(reader *r, int64_t at, size_t n)
            read_column(r, CM_SC_SESSION_TEXT, H5T_NATIVE_INT32, at, n, r->session_text);
 }
 
+/* What is wrong with row i of the block, or NULL: dictionary ids that do not exist, or a time,
+ * an id or a price that no accepted CSV row has. */
+static const char *row_damage(const reader *r, size_t i)
+{
+    const dictionary *d = r->dicts;
+    int32_t text = r->session_text[i];
+    if (r->type[i] >= d[CM_SD_TYPE].count || r->code[i] >= d[CM_SD_CODE].count ||
+        r->brand[i] >= d[CM_SD_BRAND].count || text < -1 ||
+        (text >= 0 && (size_t)text >= d[CM_SD_SESSION].count))
+        return "refers to a dictionary entry that does not exist";
+    if (r->time[i] < 0 || r->time[i] > CM_TIME_MAX || r->product_id[i] < 0 ||
+        r->category_id[i] < 0 || r->user_id[i] < 0 || r->price[i] < 0 ||
+        r->price[i] > CM_PRICE_MAX_CENTS)
+        return "has a time, an id or a price no CSV row could have";
+    return NULL;
+}
+
 int cm_store_scan(const cm_input *input, int file, int64_t start, int64_t end, cm_event_sink sink,
                   void *ctx, int64_t *rows, cm_progress *progress, char *err, size_t err_size)
 {
@@ -351,24 +368,10 @@ int cm_store_scan(const cm_input *input, int file, int64_t start, int64_t end, c
         for (size_t i = 0; i < n && rc == 0; i++) {
             int64_t row = at + (int64_t)i;
             int32_t text = r.session_text[i];
-            if (r.type[i] >= d[CM_SD_TYPE].count || r.code[i] >= d[CM_SD_CODE].count ||
-                r.brand[i] >= d[CM_SD_BRAND].count || text < -1 ||
-                (text >= 0 && (size_t)text >= d[CM_SD_SESSION].count)) {
-                snprintf(err, err_size,
-                         "%s: row %lld refers to a dictionary entry that does not "
-                         "exist (damaged store)",
-                         path, (long long)row);
-                rc = CM_EINPUT;
-                break;
-            }
-            /* What a CSV row must satisfy to be accepted, a stored row too. */
-            if (r.time[i] < 0 || r.time[i] > CM_TIME_MAX || r.product_id[i] < 0 ||
-                r.category_id[i] < 0 || r.user_id[i] < 0 || r.price[i] < 0 ||
-                r.price[i] > CM_PRICE_MAX_CENTS) {
-                snprintf(err, err_size,
-                         "%s: row %lld has a time, an id or a price no CSV row could have "
-                         "(damaged store)",
-                         path, (long long)row);
+            const char *damage = row_damage(&r, i);
+            if (damage) {
+                snprintf(err, err_size, "%s: row %lld %s (damaged store)", path, (long long)row,
+                         damage);
                 rc = CM_EINPUT;
                 break;
             }

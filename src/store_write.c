@@ -447,10 +447,7 @@ static int write_column(hid_t set, int column, hid_t memory_type, const row_shar
 static void write_failed(MPI_Comm comm, const char *file_path, int append, const char *err)
 {
     char message[1400], cause[200] = "", dir[4200];
-    snprintf(dir, sizeof dir, "%s", file_path);
-    char *slash = strrchr(dir, '/');
-    snprintf(slash ? slash + (slash == dir) : dir,
-             slash ? sizeof dir - (size_t)(slash - dir) : sizeof dir, "%s", slash ? "" : ".");
+    cm_path_dir(file_path, dir, sizeof dir);
     struct statvfs fs;
     if (statvfs(dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < ((uint64_t)64 << 20))
         snprintf(cause, sizeof cause, " (%.100s has %llu kB free: the disk is probably full)", dir,
@@ -729,24 +726,6 @@ static int finish_store(const char *file_path, const char *path, int append,
     return cm_h5_close_commit(file, rc, file_path, path, err, err_size);
 }
 
-/* Every rank returns the lowest failing rank's code and message. Collective. */
-static int agree(MPI_Comm comm, int rc, char *err, size_t err_size)
-{
-    int rank, nranks;
-    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
-    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
-    int failed = rc ? rank : nranks, first;
-    CM_MPI_CHECK(comm, MPI_Allreduce(&failed, &first, 1, MPI_INT, MPI_MIN, comm));
-    if (first == nranks)
-        return 0;
-    char message[1024];
-    snprintf(message, sizeof message, "%s", rc ? err : "");
-    CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, first, comm));
-    CM_MPI_CHECK(comm, MPI_Bcast(message, sizeof message, MPI_CHAR, first, comm));
-    snprintf(err, err_size, "%s", message);
-    return rc;
-}
-
 int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_target *target,
                    char *err, size_t err_size)
 {
@@ -764,7 +743,7 @@ int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_targ
     /* Rank 0: what the store holds already; then the union of every rank's texts. */
     if (rank == 0 && append)
         rc = read_existing(target->path, dicts, &before, err, err_size);
-    rc = agree(comm, rc, err, err_size);
+    rc = cm_agree(comm, rc, err, err_size);
     cm_table all;
     cm_table_init(&all, 0, NULL);
     cm_buffer serialized = {0};
@@ -782,7 +761,7 @@ int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_targ
         dicts_serialize(dicts, &serialized);
     }
     cm_table_free(&all);
-    rc = agree(comm, rc, err, err_size);
+    rc = cm_agree(comm, rc, err, err_size);
     if (rc != 0)
         goto cleanup;
     cm_bcast_buffer(comm, &serialized, 0);
@@ -812,7 +791,7 @@ int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_targ
     free(totals);
     if (rank == 0 && append)
         rc = set_state(target->path, "appending", err, err_size);
-    rc = agree(comm, rc, err, err_size);
+    rc = cm_agree(comm, rc, err, err_size);
     if (rc != 0) {
         free(share.offset);
         goto cleanup;
@@ -827,7 +806,7 @@ int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_targ
     CM_MPI_CHECK(comm, MPI_Bcast(file_path, sizeof file_path, MPI_CHAR, 0, comm));
     rc = write_rows(comm, file_path, append, target->compress, dicts, columns, &maps, &share, err,
                     err_size);
-    rc = agree(comm, rc, err, err_size);
+    rc = cm_agree(comm, rc, err, err_size);
     if (rc != 0 && rank == 0 && append) { /* no rank could open it: nothing was written */
         char unused[256];
         set_state(target->path, "complete", unused, sizeof unused);
@@ -837,7 +816,7 @@ int cm_store_write(MPI_Comm comm, cm_store_columns *columns, const cm_store_targ
                           err_size);
     else if (rc != 0 && rank == 0 && !append)
         unlink(file_path);
-    rc = agree(comm, rc, err, err_size);
+    rc = cm_agree(comm, rc, err, err_size);
     free(share.offset);
 cleanup:
     id_maps_free(&maps);

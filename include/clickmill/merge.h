@@ -31,6 +31,10 @@ void cm_recv_bytes(MPI_Comm comm, int source, cm_buffer *buffer);
  * buffers are resized to fit. Collective. */
 void cm_bcast_buffer(MPI_Comm comm, cm_buffer *buffer, int root);
 
+/* Agrees on a failure: every rank returns the code of the lowest rank whose rc is non-zero
+ * (0 when none failed), and that rank's message in err. Collective. */
+int cm_agree(MPI_Comm comm, int rc, char *err, size_t err_size);
+
 /* The owner rank of a key (hash of its first part). Local. */
 int cm_key_owner(const void *key, size_t len, int nranks);
 

@@ -31,6 +31,9 @@ int cm_results_write_h5(const char *path, const cm_results *results, char *err, 
 /* Creates a directory and its parents if missing. Returns 0 or CM_EIO. Local. */
 int cm_mkdirs(const char *path, char *err, size_t err_size);
 
+/* The directory part of a file path: "." for a bare name, "/" for "/x". Local. */
+void cm_path_dir(const char *path, char *out, size_t size);
+
 /* Checks before a long run that an output file can be written: not a directory, none of the
  * given other files (the inputs, and the other outputs: by name or by being the same file),
  * and its temporary name can be created in its directory. Returns 0, CM_EUSAGE or
