@@ -8,82 +8,7 @@
 #include "clickmill/error.h"
 #include "clickmill/features.h"
 #include "clickmill/output.h"
-
-/* A ranking of a table's rows by one or two integer columns, largest first; ties keep key
- * order, so the ranking is deterministic. */
-typedef struct {
-    const cm_result *table;
-    int by, then;
-} ranking;
-
-static const ranking *ranking_now; /* qsort has no context argument; rank 0 is one thread */
-
-static int64_t score(const cm_cell *row, int col)
-{
-    return col < 0 ? 0 : row[col].num;
-}
-
-static int compare_ranked(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    const cm_cell *rx = cm_result_row(ranking_now->table, x);
-    const cm_cell *ry = cm_result_row(ranking_now->table, y);
-    int64_t sx = score(rx, ranking_now->by), sy = score(ry, ranking_now->by);
-    if (sx != sy)
-        return sx > sy ? -1 : 1;
-    sx = score(rx, ranking_now->then);
-    sy = score(ry, ranking_now->then);
-    if (sx != sy)
-        return sx > sy ? -1 : 1;
-    return x < y ? -1 : x > y;
-}
-
-/* Row indices sorted by column `by` (then `then`), largest first. Caller frees. */
-static size_t *rank_rows(const cm_result *table, int by, int then)
-{
-    size_t *order = cm_xmalloc((table->nrows ? table->nrows : 1) * sizeof *order);
-    for (size_t i = 0; i < table->nrows; i++)
-        order[i] = i;
-    ranking r = {table, by, then};
-    ranking_now = &r;
-    qsort(order, table->nrows, sizeof *order, compare_ranked);
-    ranking_now = NULL;
-    return order;
-}
-
-/* A count with thousands separators: 12,345,678. */
-void cm_format_count(int64_t value, char *out, size_t size)
-{
-    char digits[32];
-    int len = snprintf(digits, sizeof digits, "%" PRId64, value < 0 ? -value : value);
-    size_t at = 0;
-    if (value < 0 && at + 1 < size)
-        out[at++] = '-';
-    for (int i = 0; i < len && at + 2 < size; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            out[at++] = ',';
-        out[at++] = digits[i];
-    }
-    out[at] = '\0';
-}
-
-/* Money from cents: 12,345,678.90. */
-static void money(int64_t cents, char *out, size_t size)
-{
-    int64_t magnitude = cents < 0 ? -cents : cents;
-    cm_format_count(magnitude / 100, out, size);
-    size_t at = strlen(out);
-    snprintf(out + at, size - at, ".%02d", (int)(magnitude % 100));
-    if (cents < 0 && strlen(out) + 1 < size) {
-        memmove(out + 1, out, strlen(out) + 1);
-        out[0] = '-';
-    }
-}
-
-static double percent(int64_t part, int64_t whole)
-{
-    return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
-}
+#include "clickmill/summary.h"
 
 static void heading(FILE *out, const char *title)
 {
@@ -93,39 +18,19 @@ static void heading(FILE *out, const char *title)
     fputc('\n', out);
 }
 
-static const cm_cell *find_text(const cm_result *table, int col, const char *text)
-{
-    for (size_t r = 0; r < table->nrows; r++) {
-        const cm_cell *row = cm_result_row(table, r);
-        if (strcmp(row[col].text, text) == 0)
-            return row;
-    }
-    return NULL;
-}
-
-static const char *shown(const char *text)
-{
-    return text[0] ? text : "(none)";
-}
-
 static void print_funnel(FILE *out, const cm_results *results)
 {
     const cm_result *funnel = &results->tables[CM_T_FUNNEL];
-    const char *order[] = {"view", "cart", "purchase"};
+    cm_funnel_steps steps;
     char a[32], b[32], c[32];
+    cm_funnel_steps_get(results, &steps);
     heading(out, "Conversion funnel");
     fprintf(out, "  %-18s %14s %12s %12s\n", "event", "events", "users", "sessions");
-    int64_t events[3] = {0, 0, 0}, users[3] = {0, 0, 0};
     for (int i = 0; i < 3; i++) {
-        const cm_cell *row = find_text(funnel, 0, order[i]);
-        if (row) {
-            events[i] = row[1].num;
-            users[i] = row[2].num;
-        }
-        cm_format_count(row ? row[1].num : 0, a, sizeof a);
-        cm_format_count(row ? row[2].num : 0, b, sizeof b);
-        cm_format_count(row ? row[3].num : 0, c, sizeof c);
-        fprintf(out, "  %-18s %14s %12s %12s\n", order[i], a, b, c);
+        cm_format_count(steps.events[i], a, sizeof a);
+        cm_format_count(steps.users[i], b, sizeof b);
+        cm_format_count(steps.sessions[i], c, sizeof c);
+        fprintf(out, "  %-18s %14s %12s %12s\n", cm_funnel_step_names[i], a, b, c);
     }
     for (size_t r = 0; r < funnel->nrows; r++) {
         const cm_cell *row = cm_result_row(funnel, r);
@@ -138,58 +43,45 @@ static void print_funnel(FILE *out, const cm_results *results)
         fprintf(out, "  %-18s %14s %12s %12s\n", row[0].text, a, b, c);
     }
     fprintf(out, "  carts per view: %.2f %%; cart conversion (purchases / carts): %.1f %%\n",
-            percent(events[1], events[0]), percent(events[2], events[1]));
+            cm_percent(steps.events[1], steps.events[0]),
+            cm_percent(steps.events[2], steps.events[1]));
     fprintf(out, "  users who viewed: %.1f %% carted, %.1f %% purchased\n",
-            percent(users[1], users[0]), percent(users[2], users[0]));
+            cm_percent(steps.users[1], steps.users[0]), cm_percent(steps.users[2], steps.users[0]));
 }
 
-/* Top categories by a score computed from views, carts or purchases columns. */
+/* Top categories browsed (views + carts), purchased and by revenue. */
 static void print_top_categories(FILE *out, const cm_results *results, int top)
 {
     const cm_result *categories = &results->tables[CM_T_CATEGORIES];
     char a[32], b[32];
-    /* Browsed = views + carts, as the original study defined it; kept in a scratch table. */
-    cm_result browsed = *categories;
-    browsed.cells = cm_xmalloc((categories->nrows ? categories->nrows : 1) *
-                               (size_t)categories->ncols * sizeof(cm_cell));
-    memcpy(browsed.cells, categories->cells,
-           categories->nrows * (size_t)categories->ncols * sizeof(cm_cell));
-    for (size_t r = 0; r < browsed.nrows; r++) {
-        cm_cell *row = cm_result_row(&browsed, r);
-        row[1].num += row[2].num; /* views column now holds views + carts */
-    }
-
-    struct {
+    const struct {
         const char *title;
-        const cm_result *table;
-        int by, then;
+        int by, plus, then;
     } lists[] = {
-        {"Top categories browsed (views + carts, 'unknown' excluded)", &browsed, 1, 3},
-        {"Top categories purchased ('unknown' excluded)", categories, 3, 4},
-        {"Top categories by revenue ('unknown' excluded)", categories, 4, 3},
+        {"Top categories browsed (views + carts, 'unknown' excluded)", 1, 2, 3},
+        {"Top categories purchased ('unknown' excluded)", 3, -1, 4},
+        {"Top categories by revenue ('unknown' excluded)", 4, -1, 3},
     };
+    size_t *rows = cm_xmalloc((size_t)top * sizeof *rows);
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
         heading(out, lists[l].title);
-        size_t *order = rank_rows(lists[l].table, lists[l].by, lists[l].then);
-        int shown_rows = 0;
-        for (size_t i = 0; i < lists[l].table->nrows && shown_rows < top; i++) {
-            const cm_cell *row = cm_result_row(lists[l].table, order[i]);
-            if (!strcmp(row[0].text, "unknown") || row[lists[l].by].num == 0)
-                continue;
-            shown_rows++;
+        size_t n = cm_top_rows(categories, lists[l].by, lists[l].plus, lists[l].then, (size_t)top,
+                               1, rows, NULL);
+        for (size_t i = 0; i < n; i++) {
+            const cm_cell *row = cm_result_row(categories, rows[i]);
+            int64_t value = row[lists[l].by].num + (lists[l].plus < 0 ? 0 : row[lists[l].plus].num);
             if (lists[l].by == 4)
-                money(row[4].num, a, sizeof a);
+                cm_format_money(value, a, sizeof a);
             else
-                cm_format_count(row[lists[l].by].num, a, sizeof a);
-            money(row[4].num, b, sizeof b);
-            fprintf(out, "  %2d. %-28s %16s%s%s\n", shown_rows, row[0].text, a,
+                cm_format_count(value, a, sizeof a);
+            cm_format_money(row[4].num, b, sizeof b);
+            fprintf(out, "  %2zu. %-28s %16s%s%s\n", i + 1, row[0].text, a,
                     lists[l].by == 4 ? "" : "   revenue ", lists[l].by == 4 ? "" : b);
         }
-        if (!shown_rows)
+        if (!n)
             fprintf(out, "  (none)\n");
-        free(order);
     }
-    free(browsed.cells);
+    free(rows);
 }
 
 /* For each of the top categories by purchases: its top brands and products by purchases. */
@@ -205,10 +97,10 @@ static void print_within_categories(FILE *out, const cm_results *results, int to
         {"Top 5 products in the top categories (purchases in brackets)",
          &results->tables[CM_T_CATEGORY_PRODUCTS]},
     };
-    size_t *top_categories = rank_rows(categories, 3, 1);
+    size_t *top_categories = cm_rank_rows(categories, 3, -1, 1);
     for (size_t p = 0; p < 2; p++) {
         heading(out, parts[p].title);
-        size_t *order = rank_rows(parts[p].table, 4, 2);
+        size_t *order = cm_rank_rows(parts[p].table, 4, -1, 2);
         int listed = 0;
         for (size_t c = 0; c < categories->nrows && listed < top; c++) {
             const cm_cell *category = cm_result_row(categories, top_categories[c]);
@@ -223,7 +115,7 @@ static void print_within_categories(FILE *out, const cm_results *results, int to
                     continue;
                 char a[32];
                 cm_format_count(row[4].num, a, sizeof a);
-                fprintf(out, "%s %s (%s)", n ? "," : "", shown(row[1].text), a);
+                fprintf(out, "%s %s (%s)", n ? "," : "", cm_shown(row[1].text), a);
                 n++;
             }
             fputc('\n', out);
@@ -240,13 +132,13 @@ static void print_carts_vs_purchases(FILE *out, const cm_results *results)
     const cm_result *products = &results->tables[CM_T_CATEGORY_PRODUCTS];
     heading(out, "Carts vs purchases per category/product (top 20 by purchases)");
     fprintf(out, "  %-40s %12s %12s\n", "category/product", "carts", "purchases");
-    size_t *order = rank_rows(products, 4, 3);
+    size_t *order = cm_rank_rows(products, 4, -1, 3);
     for (size_t i = 0; i < products->nrows && i < 20; i++) {
         const cm_cell *row = cm_result_row(products, order[i]);
         if (row[4].num == 0 && row[3].num == 0)
             break;
         char name[300], a[32], b[32];
-        snprintf(name, sizeof name, "%s/%s", row[0].text, shown(row[1].text));
+        snprintf(name, sizeof name, "%s/%s", row[0].text, cm_shown(row[1].text));
         cm_format_count(row[3].num, a, sizeof a);
         cm_format_count(row[4].num, b, sizeof b);
         fprintf(out, "  %-40s %12s %12s\n", name, a, b);
@@ -254,36 +146,13 @@ static void print_carts_vs_purchases(FILE *out, const cm_results *results)
     free(order);
 }
 
-/* Cart abandonment = (1 - purchases / carts) x 100, for groups with enough carts and a rate
- * above zero, highest rate first. */
-static void print_abandonment(FILE *out, const cm_result *table, int name_col, const char *filter,
+/* Cart abandonment of the groups with enough carts and a rate above zero, highest first. */
+static void print_abandonment(FILE *out, const cm_result *table, int name_col, const char *within,
                               const cm_console_opts *opts, const char *title)
 {
     heading(out, title);
-    size_t *order = cm_xmalloc((table->nrows ? table->nrows : 1) * sizeof *order);
-    double *rates = cm_xmalloc((table->nrows ? table->nrows : 1) * sizeof *rates);
-    size_t kept = 0;
-    int carts_col = name_col + 2, purchases_col = name_col + 3;
-    for (size_t r = 0; r < table->nrows; r++) {
-        const cm_cell *row = cm_result_row(table, r);
-        if (filter && strcmp(row[0].text, filter) != 0)
-            continue;
-        int64_t carts = row[carts_col].num, purchases = row[purchases_col].num;
-        if (carts < opts->car_min_carts || carts == 0)
-            continue;
-        double rate = (1.0 - (double)purchases / (double)carts) * 100.0;
-        if (rate <= 0)
-            continue;
-        /* insertion keeps it simple: the list is short */
-        size_t at = kept++;
-        while (at > 0 && rates[at - 1] < rate) {
-            rates[at] = rates[at - 1];
-            order[at] = order[at - 1];
-            at--;
-        }
-        rates[at] = rate;
-        order[at] = r;
-    }
+    cm_abandonment *list;
+    size_t kept = cm_abandonment_list(table, name_col, within, opts->car_min_carts, &list);
     if (kept == 0) {
         fprintf(out,
                 "  (no group with at least %" PRId64 " carts and a positive rate; "
@@ -294,14 +163,14 @@ static void print_abandonment(FILE *out, const cm_result *table, int name_col, c
                 "purchases", "rate");
     }
     for (size_t i = 0; i < kept; i++) {
-        const cm_cell *row = cm_result_row(table, order[i]);
+        const cm_cell *row = cm_result_row(table, list[i].row);
         char a[32], b[32];
-        cm_format_count(row[carts_col].num, a, sizeof a);
-        cm_format_count(row[purchases_col].num, b, sizeof b);
-        fprintf(out, "  %-28s %12s %12s %8.2f%%\n", shown(row[name_col].text), a, b, rates[i]);
+        cm_format_count(row[name_col + 2].num, a, sizeof a);
+        cm_format_count(row[name_col + 3].num, b, sizeof b);
+        fprintf(out, "  %-28s %12s %12s %8.2f%%\n", cm_shown(row[name_col].text), a, b,
+                list[i].rate);
     }
-    free(order);
-    free(rates);
+    free(list);
 }
 
 static void print_days(FILE *out, const cm_results *results)
@@ -314,7 +183,7 @@ static void print_days(FILE *out, const cm_results *results)
         const cm_cell *row = cm_result_row(days, r);
         char a[32], b[32], c[32], d[32];
         cm_format_count(row[3].num, a, sizeof a);
-        money(row[4].num, b, sizeof b);
+        cm_format_money(row[4].num, b, sizeof b);
         cm_format_count(row[5].num, c, sizeof c);
         cm_format_count(row[6].num, d, sizeof d);
         fprintf(out, "  %-10s %12s %16s %12s %12s\n", row[0].text, a, b, c, d);
@@ -355,7 +224,7 @@ void cm_console_summary(FILE *out, const cm_results *results, const cm_console_o
     cm_format_count(s[2].num, users, sizeof users);
     cm_format_count(s[3].num, sessions, sizeof sessions);
     cm_format_count(s[4].num, products, sizeof products);
-    money(s[5].num, revenue, sizeof revenue);
+    cm_format_money(s[5].num, revenue, sizeof revenue);
     fprintf(out, "clickmill analyze: %s rows (%s rejected) from %d file%s on %d rank%s in %.2f s\n",
             rows, rejected, results->nfiles, results->nfiles == 1 ? "" : "s", results->ranks,
             results->ranks == 1 ? "" : "s", results->run_seconds);
@@ -450,8 +319,8 @@ void cm_console_model(FILE *out, const cm_model *model, int top_features)
     cm_format_count(model->test.samples, c, sizeof c);
     cm_format_count(model->test.positives, d, sizeof d);
     fprintf(out, "samples: train %s (%s bought, %.1f %%), test %s (%s bought, %.1f %%)\n", a, b,
-            percent(model->train.positives, model->train.samples), c, d,
-            percent(model->test.positives, model->test.samples));
+            cm_percent(model->train.positives, model->train.samples), c, d,
+            cm_percent(model->test.positives, model->test.samples));
 
     const cm_metrics *t = &model->test, *r = &model->train;
     fprintf(out, "\n  %-20s %9s %10s %9s\n", "metric", "test", "baseline", "train");
@@ -480,16 +349,8 @@ void cm_console_model(FILE *out, const cm_model *model, int top_features)
     fprintf(out, "  %-16s %14s %14s\n", "not bought", c, d);
 
     double importance[CM_NFEATURES];
-    cm_forest_importances(&model->forest, importance);
     int order[CM_NFEATURES];
-    for (int f = 0; f < CM_NFEATURES; f++)
-        order[f] = f;
-    for (int i = 1; i < CM_NFEATURES; i++) /* insertion sort, largest first */
-        for (int j = i; j > 0 && importance[order[j]] > importance[order[j - 1]]; j--) {
-            int swap = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = swap;
-        }
+    cm_importance_order(model, importance, order);
     fprintf(out, "\nfeature importance (mean decrease in gini impurity):\n");
     for (int i = 0; i < top_features && i < CM_NFEATURES; i++)
         fprintf(out, "  %-20s %6.3f  %s\n", cm_feature_defs[order[i]].name, importance[order[i]],

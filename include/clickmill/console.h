@@ -8,6 +8,7 @@
 #include "clickmill/model.h"
 #include "clickmill/result.h"
 #include "clickmill/scan.h"
+#include "clickmill/summary.h"
 
 typedef struct {
     int64_t car_min_carts;    /* cart abandonment: groups with at least this many carts */
@@ -30,8 +31,5 @@ void cm_console_rejects(FILE *out, const cm_scan_stats *stats, const char *const
 /* Writes the model's parameters, split, metrics next to the baseline, confusion matrix and the
  * top_features most important features. Local (rank 0). */
 void cm_console_model(FILE *out, const cm_model *model, int top_features);
-
-/* Writes a count with thousands separators: 12,345,678. Local. */
-void cm_format_count(int64_t value, char *out, size_t size);
 
 #endif
