@@ -3,15 +3,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clickmill/analytics.h"
 #include "clickmill/commands.h"
 #include "clickmill/console.h"
 #include "clickmill/error.h"
+#include "clickmill/event.h"
 #include "clickmill/output.h"
 #include "clickmill/plan.h"
+#include "clickmill/report.h"
 #include "clickmill/scan.h"
+#include "clickmill/version.h"
 
 static const char usage[] =
     "usage: mpirun -np N clickmill analyze [options] FILE...\n"
@@ -34,6 +38,7 @@ static const char usage[] =
     "      --car-category C    cart abandonment by brand within category C\n"
     "                          (default: electronics)\n"
     "      --top N             rows in the top-N lists of the summary (default: 10)\n"
+    "      --report FILE       also write the HTML report (as clickmill report does)\n"
     "  -q, --quiet             no progress line on stderr\n"
     "      --progress          show progress on stderr (rank 0: bytes done, rate, time\n"
     "                          left); the default only when stderr is a terminal, which\n"
@@ -47,13 +52,22 @@ typedef struct {
     const char *out_dir;
     const char *format;
     const char *rejects;
+    const char *report;
     long long max_rejects;
     cm_console_opts console;
     int quiet;
     int progress;
 } analyze_opts;
 
-enum { OPT_REJECTS = 256, OPT_PROGRESS, OPT_MAX_REJECTS, OPT_CAR_MIN, OPT_CAR_CATEGORY, OPT_TOP };
+enum {
+    OPT_REJECTS = 256,
+    OPT_PROGRESS,
+    OPT_MAX_REJECTS,
+    OPT_CAR_MIN,
+    OPT_CAR_CATEGORY,
+    OPT_TOP,
+    OPT_REPORT
+};
 
 /* Returns -1 to go on, or an exit code. */
 static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opts)
@@ -66,6 +80,7 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
         {"car-min-carts", required_argument, NULL, OPT_CAR_MIN},
         {"car-category", required_argument, NULL, OPT_CAR_CATEGORY},
         {"top", required_argument, NULL, OPT_TOP},
+        {"report", required_argument, NULL, OPT_REPORT},
         {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"help", no_argument, NULL, 'h'},
@@ -89,6 +104,7 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
         case 'q': opts->quiet = 1; break;
         case OPT_PROGRESS: opts->progress = 1; break;
         case OPT_REJECTS: opts->rejects = optarg; break;
+        case OPT_REPORT: opts->report = optarg; break;
         case OPT_CAR_CATEGORY: opts->console.car_category = optarg; break;
         case OPT_MAX_REJECTS:
         case OPT_CAR_MIN:
@@ -137,6 +153,17 @@ static int write_outputs(MPI_Comm comm, const analyze_opts *opts, cm_results *re
             rc = cm_results_write_h5(path, results, err, sizeof err);
         if (rc == 0)
             rc = cm_results_write_csv_dir(opts->out_dir, results, err, sizeof err);
+        if (rc == 0 && opts->report) {
+            char created[24];
+            cm_time_format((int64_t)time(NULL), created);
+            cm_report_input report = {.results = results,
+                                      .created = created,
+                                      .version = CM_VERSION,
+                                      .top = opts->console.top < 100 ? opts->console.top : 100,
+                                      .car_min_carts = opts->console.car_min_carts,
+                                      .car_category = opts->console.car_category};
+            rc = cm_report_write(opts->report, &report, err, sizeof err);
+        }
         if (rc != 0) {
             fprintf(stderr, "clickmill: %s\n", err);
         } else if (!strcmp(opts->format, "json")) {
@@ -147,6 +174,8 @@ static int write_outputs(MPI_Comm comm, const analyze_opts *opts, cm_results *re
             cm_console_summary(stdout, results, &opts->console);
             printf("\nTables written to %s/results.h5 and %s/tables/\n", opts->out_dir,
                    opts->out_dir);
+            if (opts->report)
+                printf("Report written to %s\n", opts->report);
         }
         fflush(stdout);
     }
@@ -173,9 +202,11 @@ int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv)
         return exit_code;
     int rc = 0;
 
-    /* Fail before the long read, not after it, when the output directory cannot be made. */
+    /* Fail before the long read, not after it, when an output cannot be written. */
     if (rank == 0)
         rc = cm_mkdirs(opts.out_dir, err, sizeof err);
+    if (rank == 0 && rc == 0 && opts.report)
+        rc = cm_output_check(opts.report, paths, npaths, err, sizeof err);
     CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
     if (rc != 0) {
         cm_say(comm, "%s", err);

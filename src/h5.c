@@ -1,5 +1,7 @@
 /* Reading helpers for the HDF5 files clickmill writes: attributes and string arrays. */
 #include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,4 +108,86 @@ void cm_h5_free_text_array(char **values, hsize_t count)
     for (hsize_t i = 0; i < count; i++)
         free(values[i]);
     free(values);
+}
+
+int cm_h5_read_table(hid_t loc, cm_result *table, const char *path, char *err, size_t err_size)
+{
+    int rc = CM_EINPUT;
+    hid_t set = -1, space = -1, file_type = -1, type = -1, text = -1;
+    size_t row_size = 8 * (size_t)table->ncols;
+    char *rows = NULL;
+    hsize_t count = 0;
+
+    if (H5Lexists(loc, table->name, H5P_DEFAULT) <= 0 ||
+        (set = H5Dopen2(loc, table->name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(set)) < 0 ||
+        H5Sget_simple_extent_ndims(space) != 1 ||
+        H5Sget_simple_extent_dims(space, &count, NULL) != 1 || (file_type = H5Dget_type(set)) < 0 ||
+        H5Tget_class(file_type) != H5T_COMPOUND) {
+        snprintf(err, err_size, "%s: no readable table '%s'", path, table->name);
+        goto cleanup;
+    }
+    for (int c = 0; c < table->ncols; c++) {
+        int member = H5Tget_member_index(file_type, table->cols[c].name);
+        H5T_class_t want = table->cols[c].type == CM_CELL_TEXT  ? H5T_STRING
+                           : table->cols[c].type == CM_CELL_INT ? H5T_INTEGER
+                                                                : H5T_FLOAT;
+        if (member < 0 || H5Tget_member_class(file_type, (unsigned)member) != want) {
+            snprintf(err, err_size, "%s: table '%s' has no %s column '%s'", path, table->name,
+                     want == H5T_STRING    ? "text"
+                     : want == H5T_INTEGER ? "integer"
+                                           : "number",
+                     table->cols[c].name);
+            goto cleanup;
+        }
+    }
+    if (H5Dget_storage_size(set) < count * H5Tget_size(file_type)) {
+        snprintf(err, err_size, "%s: table '%s' declares %llu rows but stores fewer (damaged)",
+                 path, table->name, (unsigned long long)count);
+        goto cleanup;
+    }
+    rc = CM_EHDF5;
+    CM_H5_CHECK(text = cm_h5_string_type());
+    CM_H5_CHECK(type = H5Tcreate(H5T_COMPOUND, row_size));
+    for (int c = 0; c < table->ncols; c++) {
+        hid_t member = table->cols[c].type == CM_CELL_TEXT  ? text
+                       : table->cols[c].type == CM_CELL_INT ? H5T_NATIVE_INT64
+                                                            : H5T_NATIVE_DOUBLE;
+        CM_H5_CHECK(H5Tinsert(type, table->cols[c].name, 8 * (size_t)c, member));
+    }
+    rows = cm_xcalloc(count ? count : 1, row_size);
+    if (count)
+        CM_H5_CHECK(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows));
+    for (hsize_t r = 0; r < count; r++) {
+        cm_cell *row = cm_result_add_row(table);
+        const char *in = rows + r * row_size;
+        for (int c = 0; c < table->ncols; c++) {
+            if (table->cols[c].type == CM_CELL_TEXT) {
+                char *value;
+                memcpy(&value, in + 8 * c, sizeof value);
+                row[c].text = cm_xstrdup(value ? value : "");
+            } else if (table->cols[c].type == CM_CELL_MONEY) {
+                double units;
+                memcpy(&units, in + 8 * c, sizeof units);
+                row[c].num = isfinite(units) && fabs(units) < 9e15 ? llround(units * 100.0) : 0;
+            } else {
+                memcpy(&row[c], in + 8 * c, 8);
+            }
+        }
+    }
+    rc = 0;
+cleanup:
+    if (rows && count)
+        H5Dvlen_reclaim(type, space, H5P_DEFAULT, rows);
+    free(rows);
+    if (type >= 0)
+        H5Tclose(type);
+    if (text >= 0)
+        H5Tclose(text);
+    if (file_type >= 0)
+        H5Tclose(file_type);
+    if (space >= 0)
+        H5Sclose(space);
+    if (set >= 0)
+        H5Dclose(set);
+    return rc;
 }

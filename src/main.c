@@ -21,6 +21,7 @@ static const char usage[] =
     "  train       a random forest that predicts whether a carted product is bought\n"
     "  predict     score the carts in event files with a trained model\n"
     "  model-info  a model's parameters, features, importances and metrics\n"
+    "  report      an HTML page with a chart for every analysis (and a model's)\n"
     "\n"
     "Run 'clickmill COMMAND --help' for a command's options.\n"
     "  -h, --help      show this help\n"
@@ -61,6 +62,8 @@ int main(int argc, char **argv)
         exit_code = cm_cmd_predict(comm, argc - 1, argv + 1);
     } else if (!strcmp(command, "model-info")) {
         exit_code = cm_cmd_model_info(comm, argc - 1, argv + 1);
+    } else if (!strcmp(command, "report")) {
+        exit_code = cm_cmd_report(comm, argc - 1, argv + 1);
     } else if (!strcmp(command, "journey")) {
         exit_code = cm_cmd_journey(comm, argc - 1, argv + 1);
     } else {

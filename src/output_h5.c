@@ -1,4 +1,5 @@
 /* The HDF5 results file: one compound dataset per table and attributes describing the run. */
+#include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,4 +141,69 @@ cleanup:
     if (text >= 0)
         H5Tclose(text);
     return cm_h5_close_commit(file, rc, temporary, path, err, err_size);
+}
+
+int cm_results_read_h5(const char *path, cm_results_file *out, char *err, size_t err_size)
+{
+    int rc = CM_EINPUT;
+    hid_t file = -1;
+    memset(out, 0, sizeof *out);
+    cm_results_init(&out->results);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (access(path, R_OK) != 0) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return CM_EIO;
+    }
+    if (H5Fis_hdf5(path) <= 0 || (file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        snprintf(err, err_size, "%s: not an HDF5 file (results.h5 of clickmill analyze expected)",
+                 path);
+        return CM_EINPUT;
+    }
+    for (int t = 0; t < CM_NTABLES; t++)
+        if ((rc = cm_h5_read_table(file, &out->results.tables[t], path, err, err_size)) != 0)
+            goto cleanup;
+    rc = CM_EINPUT;
+    hsize_t nfiles = 0;
+    out->files = cm_h5_read_text_array(file, "input_files", &nfiles);
+    out->nfiles = (int)nfiles;
+    out->file_bytes = cm_xcalloc(nfiles ? nfiles : 1, sizeof *out->file_bytes);
+    if (!out->files ||
+        cm_h5_read_attribute(file, "input_bytes", H5T_NATIVE_INT64, nfiles, out->file_bytes) != 0 ||
+        cm_h5_read_attribute(file, "ranks", H5T_NATIVE_INT, 1, &out->results.ranks) != 0 ||
+        cm_h5_read_attribute(file, "rows_read", H5T_NATIVE_INT64, 1, &out->results.rows_read) !=
+            0 ||
+        cm_h5_read_attribute(file, "rows_rejected", H5T_NATIVE_INT64, 1,
+                             &out->results.rows_rejected) != 0 ||
+        cm_h5_read_attribute(file, "run_seconds", H5T_NATIVE_DOUBLE, 1,
+                             &out->results.run_seconds) != 0 ||
+        cm_h5_read_text_attribute(file, "created", out->created, sizeof out->created) != 0 ||
+        cm_h5_read_text_attribute(file, "clickmill_version", out->version, sizeof out->version) !=
+            0 ||
+        out->results.tables[CM_T_SUMMARY].nrows != 1) {
+        snprintf(err, err_size,
+                 "%s: not a results file of clickmill analyze (its run "
+                 "attributes or summary are missing)",
+                 path);
+        goto cleanup;
+    }
+    for (hsize_t i = 0; i < nfiles; i++)
+        if (!out->files[i])
+            out->files[i] = cm_xstrdup("");
+    out->results.nfiles = (int)nfiles;
+    out->results.files = (const char *const *)out->files;
+    out->results.file_bytes = out->file_bytes;
+    rc = 0;
+cleanup:
+    H5Fclose(file);
+    if (rc != 0)
+        cm_results_file_free(out);
+    return rc;
+}
+
+void cm_results_file_free(cm_results_file *file)
+{
+    cm_results_free(&file->results);
+    cm_h5_free_text_array(file->files, (hsize_t)file->nfiles);
+    free(file->file_bytes);
+    memset(file, 0, sizeof *file);
 }

@@ -1,6 +1,8 @@
 /* The keyed aggregate table behind every group-by, and its serialised form. */
 #include "clickmill/table.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +172,32 @@ const char *cm_table_key(const cm_table *table, size_t i, size_t *len)
 int64_t *cm_table_values(const cm_table *table, size_t i)
 {
     return table->values + i * (size_t)table->ncols;
+}
+
+void cm_buffer_printf(cm_buffer *buffer, const char *format, ...)
+{
+    char small[512];
+    va_list args;
+    va_start(args, format);
+    int len = vsnprintf(small, sizeof small, format, args);
+    va_end(args);
+    if (len < 0)
+        return;
+    if ((size_t)len < sizeof small) {
+        cm_buffer_append(buffer, small, (size_t)len);
+        return;
+    }
+    char *large = cm_xmalloc((size_t)len + 1);
+    va_start(args, format);
+    vsnprintf(large, (size_t)len + 1, format, args);
+    va_end(args);
+    cm_buffer_append(buffer, large, (size_t)len);
+    free(large);
+}
+
+void cm_buffer_text(cm_buffer *buffer, const char *text)
+{
+    cm_buffer_append(buffer, text, strlen(text));
 }
 
 void cm_buffer_append(cm_buffer *buffer, const void *data, size_t len)

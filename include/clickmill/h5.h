@@ -26,6 +26,12 @@ hid_t cm_h5_string_type(void);
 int cm_h5_write_table(hid_t loc, const cm_result *table, const char *path, char *err,
                       size_t err_size);
 
+/* Reads a compound dataset named table->name into the empty table (names and types of its
+ * columns set): every column must be a member of the same name and kind (text, integer,
+ * number); money comes back in cents. Returns 0, CM_EINPUT (missing, another layout, damaged)
+ * or CM_EHDF5 with the reason in err. Local. */
+int cm_h5_read_table(hid_t loc, cm_result *table, const char *path, char *err, size_t err_size);
+
 /* Writes an attribute, replacing one of that name: a scalar when count is 0, else a 1-D array.
  * Returns 0 or -1. Local. */
 int cm_h5_write_attribute(hid_t loc, const char *name, hid_t type, hsize_t count, const void *data);

@@ -28,6 +28,21 @@ int cm_results_write_csv_dir(const char *dir, const cm_results *results, char *e
  * Local (serial HDF5 on the calling rank). */
 int cm_results_write_h5(const char *path, const cm_results *results, char *err, size_t err_size);
 
+/* results.h5 read back: the tables as analyze made them, what the run read, and when. */
+typedef struct {
+    cm_results results; /* files and file_bytes point into the two below */
+    char **files;
+    int64_t *file_bytes;
+    int nfiles;
+    char created[32], version[32];
+} cm_results_file;
+
+/* Reads and checks a results file written by cm_results_write_h5. Returns 0, CM_EIO
+ * (unreadable) or CM_EINPUT (another file, missing or damaged tables) with the reason in err;
+ * free with cm_results_file_free. Local. */
+int cm_results_read_h5(const char *path, cm_results_file *out, char *err, size_t err_size);
+void cm_results_file_free(cm_results_file *file);
+
 /* Creates a directory and its parents if missing. Returns 0 or CM_EIO. Local. */
 int cm_mkdirs(const char *path, char *err, size_t err_size);
 

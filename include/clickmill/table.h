@@ -59,6 +59,10 @@ typedef struct {
 
 void cm_buffer_append(cm_buffer *buffer, const void *data, size_t len);
 void cm_buffer_free(cm_buffer *buffer);
+/* Appends formatted text (printf) to a buffer; cm_buffer_text appends a string. */
+void cm_buffer_printf(cm_buffer *buffer, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+void cm_buffer_text(cm_buffer *buffer, const char *text);
 void cm_table_serialize_entry(const cm_table *table, size_t i, cm_buffer *out);
 /* Returns 0, or CM_EINPUT if the buffer is not a whole number of entries. */
 int cm_table_merge_serialized(cm_table *table, const char *data, size_t len);
