@@ -211,7 +211,7 @@ int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv)
     if (rc != 0) {
         cm_say(comm, "%s", err);
         cm_plan_free(&plan);
-        return CM_EXIT_FAILURE;
+        return rc == CM_EUSAGE ? CM_EXIT_USAGE : CM_EXIT_FAILURE;
     }
 
     cm_analytics analytics;

@@ -40,7 +40,7 @@ static const char style[] =
     ".insight{background:var(--panel);border-left:4px solid var(--s0);padding:8px 12px;"
     "border-radius:4px;margin:.6em 0}\n"
     ".note{color:var(--muted)}\n"
-    "figure{margin:.8em 0}\n"
+    "figure{margin:.8em 0;overflow-x:auto}\n"
     ".pair{display:flex;flex-wrap:wrap;gap:12px}.pair>figure{flex:1 1 380px;min-width:0}\n"
     "svg.chart{display:block;width:100%;height:auto;overflow:visible}\n"
     "svg.chart text{fill:var(--fg);font-size:12px}\n"
@@ -60,6 +60,8 @@ static const char style[] =
     "table{border-collapse:collapse;font-size:.9em;margin:.4em 0}\n"
     "th,td{padding:3px 10px;border-bottom:1px solid var(--grid);text-align:right}\n"
     "th:first-child,td:first-child{text-align:left}\n"
+    "@media (max-width:640px){main{padding:10px}svg.chart{min-width:540px}"
+    ".pair>figure{flex-basis:100%}}\n"
     "footer{color:var(--muted);font-size:.85em;margin-top:2em;border-top:1px solid var(--grid);"
     "padding-top:.8em;overflow-wrap:anywhere}\n";
 

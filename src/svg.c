@@ -104,6 +104,13 @@ static double nice_axis(double max, int ticks, int whole, double *step)
     return ceil(max / *step - 1e-9) * *step;
 }
 
+/* A bar's length on an axis of `length` pixels up to top; a value above zero gets at least one
+ * pixel, so that it shows. */
+static double bar_length(double value, double top, double length)
+{
+    return value > 0 ? fmax(length * value / top, 1.0) : 0.0;
+}
+
 static void open_svg(cm_buffer *out, const char *id, const char *title, double width, double height)
 {
     cm_buffer_printf(out,
@@ -254,7 +261,7 @@ void cm_svg_bars(cm_buffer *out, const cm_bar_chart *chart)
             double x = left, bar_h = chart->stacked || bars <= 1 ? slot - 6 : 10;
             int b = 0;
             for (int s = 0; s < chart->nseries; s++) {
-                double v = chart->series[s].values[c], w = plot_w * fmax(v, 0) / top;
+                double v = chart->series[s].values[c], w = bar_length(v, top, plot_w);
                 double by = chart->stacked || bars <= 1 ? y + 3 : y + 4 + 11.0 * b++;
                 cm_buffer_printf(out,
                                  "<rect class=\"bar s%d%s\" x=\"%.1f\" y=\"%.1f\" "
@@ -321,7 +328,7 @@ void cm_svg_bars(cm_buffer *out, const cm_bar_chart *chart)
         for (int s = 0; s < chart->nseries; s++) {
             if (chart->series[s].line)
                 continue;
-            double v = chart->series[s].values[c], h = plot_h * fmax(v, 0) / top;
+            double v = chart->series[s].values[c], h = bar_length(v, top, plot_h);
             double x = chart->stacked ? x0 : x0 + bar_w * b++;
             cm_buffer_printf(out,
                              "<rect class=\"bar s%d\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
