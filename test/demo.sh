@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: generates a small month, analyses it on 2 local ranks and prints the summary,
-# trains a model, and makes an event store whose analysis it compares with the CSV's.
+# trains a model, makes an event store whose analysis it compares with the CSV's, and ends
+# with the HTML report of the analysis and the model.
 set -eu
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -27,3 +28,7 @@ else
     echo "demo: the tables from the event store differ from those from the CSV file" >&2
     exit 1
 fi
+echo
+echo "demo: bin/clickmill report demo-out --model demo-out/model.h5 --car-min-carts 300"
+bin/clickmill report demo-out --model demo-out/model.h5 --car-min-carts 300
+echo "demo: open demo-out/report.html in a browser: a chart and a sentence for every analysis"
