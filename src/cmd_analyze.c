@@ -14,6 +14,7 @@
 #include "clickmill/output.h"
 #include "clickmill/plan.h"
 #include "clickmill/report.h"
+#include "clickmill/row.h"
 #include "clickmill/scan.h"
 #include "clickmill/version.h"
 
@@ -105,7 +106,14 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, analyze_opts *opt
         case OPT_PROGRESS: opts->progress = 1; break;
         case OPT_REJECTS: opts->rejects = optarg; break;
         case OPT_REPORT: opts->report = optarg; break;
-        case OPT_CAR_CATEGORY: opts->console.car_category = optarg; break;
+        case OPT_CAR_CATEGORY:
+            if (strlen(optarg) > CM_FIELD_MAX) {
+                cm_say(comm, "analyze: --car-category is longer than a field can be (%d bytes)",
+                       CM_FIELD_MAX);
+                return CM_EXIT_USAGE;
+            }
+            opts->console.car_category = optarg;
+            break;
         case OPT_MAX_REJECTS:
         case OPT_CAR_MIN:
         case OPT_TOP:
@@ -183,6 +191,31 @@ static int write_outputs(MPI_Comm comm, const analyze_opts *opts, cm_results *re
     return rc;
 }
 
+/* The report may overwrite neither an input nor another output of the run. */
+static int check_report_path(const analyze_opts *opts, char **paths, int npaths, char *err,
+                             size_t err_size)
+{
+    int n = 0;
+    char(*names)[4200] = cm_xmalloc((CM_NTABLES + 2) * sizeof *names);
+    char **others = cm_xmalloc(((size_t)npaths + CM_NTABLES + 2) * sizeof *others);
+    cm_results contract;
+    cm_results_init(&contract);
+    snprintf(names[n++], sizeof *names, "%s/results.h5", opts->out_dir);
+    for (int t = 0; t < CM_NTABLES; t++)
+        snprintf(names[n++], sizeof *names, "%s/tables/%s.csv", opts->out_dir,
+                 contract.tables[t].name);
+    for (int i = 0; i < npaths; i++)
+        others[i] = paths[i];
+    for (int i = 0; i < n; i++)
+        others[npaths + i] = names[i];
+    if (opts->rejects)
+        others[npaths + n++] = (char *)opts->rejects;
+    int rc = cm_output_check(opts->report, others, npaths + n, err, err_size);
+    free(others);
+    free(names);
+    return rc;
+}
+
 int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv)
 {
     analyze_opts opts;
@@ -206,7 +239,7 @@ int cm_cmd_analyze(MPI_Comm comm, int argc, char **argv)
     if (rank == 0)
         rc = cm_mkdirs(opts.out_dir, err, sizeof err);
     if (rank == 0 && rc == 0 && opts.report)
-        rc = cm_output_check(opts.report, paths, npaths, err, sizeof err);
+        rc = check_report_path(&opts, paths, npaths, err, sizeof err);
     CM_MPI_CHECK(comm, MPI_Bcast(&rc, 1, MPI_INT, 0, comm));
     if (rc != 0) {
         cm_say(comm, "%s", err);

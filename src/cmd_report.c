@@ -9,6 +9,7 @@
 #include "clickmill/model.h"
 #include "clickmill/output.h"
 #include "clickmill/report.h"
+#include "clickmill/row.h"
 
 static const char usage[] =
     "usage: clickmill report RESULTS [options]\n"
@@ -60,7 +61,14 @@ static int parse_options(MPI_Comm comm, int argc, char **argv, report_opts *opts
         switch (c) {
         case 'o': opts->out = optarg; break;
         case 'm': opts->model = optarg; break;
-        case OPT_CAR_CATEGORY: opts->input.car_category = optarg; break;
+        case OPT_CAR_CATEGORY:
+            if (strlen(optarg) > CM_FIELD_MAX) {
+                cm_say(comm, "report: --car-category is longer than a field can be (%d bytes)",
+                       CM_FIELD_MAX);
+                return CM_EXIT_USAGE;
+            }
+            opts->input.car_category = optarg;
+            break;
         case OPT_CAR_MIN:
         case OPT_TOP:
             value = cm_option_count(optarg);
@@ -99,16 +107,20 @@ static int make_report(report_opts *opts, const char *results_arg, char *err, si
         snprintf(out_path, sizeof out_path, "%s", opts->out);
     else
         snprintf(out_path, sizeof out_path, "%s/report.html", dir);
-    char *inputs[2] = {results_path, (char *)(opts->model ? opts->model : results_path)};
-    int rc = cm_output_check(out_path, inputs, 2, err, err_size);
-    if (rc != 0)
-        return rc;
-
+    /* the inputs first, so that a missing one is named as such */
     cm_results_file results;
-    if ((rc = cm_results_read_h5(results_path, &results, err, err_size)) != 0)
+    int rc = cm_results_read_h5(results_path, &results, err, err_size);
+    if (rc != 0)
         return rc;
     cm_model model;
     if (opts->model && (rc = cm_model_read(opts->model, &model, err, err_size)) != 0) {
+        cm_results_file_free(&results);
+        return rc;
+    }
+    char *inputs[2] = {results_path, (char *)(opts->model ? opts->model : results_path)};
+    if ((rc = cm_output_check(out_path, inputs, 2, err, err_size)) != 0) {
+        if (opts->model)
+            cm_model_free(&model);
         cm_results_file_free(&results);
         return rc;
     }

@@ -97,7 +97,7 @@ static void print_within_categories(FILE *out, const cm_results *results, int to
         {"Top 5 products in the top categories (purchases in brackets)",
          &results->tables[CM_T_CATEGORY_PRODUCTS]},
     };
-    size_t *top_categories = cm_rank_rows(categories, 3, -1, 1);
+    size_t *top_categories = cm_rank_rows(categories, 3, -1, 4);
     for (size_t p = 0; p < 2; p++) {
         heading(out, parts[p].title);
         size_t *order = cm_rank_rows(parts[p].table, 4, -1, 2);

@@ -131,16 +131,29 @@ int cm_h5_read_table(hid_t loc, cm_result *table, const char *path, char *err, s
         H5T_class_t want = table->cols[c].type == CM_CELL_TEXT  ? H5T_STRING
                            : table->cols[c].type == CM_CELL_INT ? H5T_INTEGER
                                                                 : H5T_FLOAT;
-        if (member < 0 || H5Tget_member_class(file_type, (unsigned)member) != want) {
+        int fixed_string = 0;
+        if (member >= 0 && want == H5T_STRING) {
+            hid_t member_type = H5Tget_member_type(file_type, (unsigned)member);
+            fixed_string = member_type >= 0 && H5Tis_variable_str(member_type) <= 0;
+            if (member_type >= 0)
+                H5Tclose(member_type);
+        }
+        if (member < 0 || H5Tget_member_class(file_type, (unsigned)member) != want ||
+            fixed_string) {
             snprintf(err, err_size, "%s: table '%s' has no %s column '%s'", path, table->name,
-                     want == H5T_STRING    ? "text"
+                     want == H5T_STRING    ? "text (variable-length string)"
                      : want == H5T_INTEGER ? "integer"
                                            : "number",
                      table->cols[c].name);
             goto cleanup;
         }
     }
-    if (H5Dget_storage_size(set) < count * H5Tget_size(file_type)) {
+    /* A dataset stored whole holds every row's bytes (a compressed one holds fewer). */
+    hid_t create = H5Dget_create_plist(set);
+    int filtered = create >= 0 && H5Pget_nfilters(create) > 0;
+    if (create >= 0)
+        H5Pclose(create);
+    if (!filtered && H5Dget_storage_size(set) < count * H5Tget_size(file_type)) {
         snprintf(err, err_size, "%s: table '%s' declares %llu rows but stores fewer (damaged)",
                  path, table->name, (unsigned long long)count);
         goto cleanup;
@@ -155,8 +168,11 @@ int cm_h5_read_table(hid_t loc, cm_result *table, const char *path, char *err, s
         CM_H5_CHECK(H5Tinsert(type, table->cols[c].name, 8 * (size_t)c, member));
     }
     rows = cm_xcalloc(count ? count : 1, row_size);
-    if (count)
-        CM_H5_CHECK(H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows));
+    if (count && H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0) {
+        snprintf(err, err_size, "%s: cannot read table '%s' (damaged?)", path, table->name);
+        rc = CM_EINPUT;
+        goto cleanup;
+    }
     for (hsize_t r = 0; r < count; r++) {
         cm_cell *row = cm_result_add_row(table);
         const char *in = rows + r * row_size;

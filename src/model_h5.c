@@ -542,7 +542,7 @@ static int read_metrics(hid_t file, cm_model *model, const char *path, char *err
 
 int cm_model_read(const char *path, cm_model *model, char *err, size_t err_size)
 {
-    cm_model_init(model);
+    memset(model, 0, sizeof *model); /* a failure leaves it holding nothing */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (access(path, R_OK) != 0) {
         snprintf(err, err_size, "%s: cannot read the model: %s", path, strerror(errno));
@@ -557,6 +557,7 @@ int cm_model_read(const char *path, cm_model *model, char *err, size_t err_size)
         snprintf(err, err_size, "%s: cannot open the HDF5 file (truncated or damaged?)", path);
         return CM_EINPUT;
     }
+    cm_model_init(model);
     char format[64] = "";
     int version = 0;
     int rc = 0;
@@ -618,10 +619,8 @@ int cm_model_read(const char *path, cm_model *model, char *err, size_t err_size)
         rc = read_metrics(file, model, path, err, err_size);
     p->trees = model->forest.ntrees;
     H5Fclose(file);
-    if (rc != 0) {
+    if (rc != 0)
         cm_model_free(model);
-        cm_model_init(model);
-    }
     return rc;
 }
 
@@ -636,7 +635,7 @@ int cm_model_load(MPI_Comm comm, const char *path, cm_model *model, char *err, s
     if (rc != 0) {
         CM_MPI_CHECK(comm, MPI_Bcast(err, (int)err_size, MPI_CHAR, 0, comm));
         if (rank != 0)
-            cm_model_init(model);
+            memset(model, 0, sizeof *model);
         return rc;
     }
     /* The plain fields travel as the struct's bytes (its pointers are rebuilt on arrival),

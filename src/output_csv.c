@@ -122,17 +122,49 @@ int cm_mkdirs(const char *path, char *err, size_t err_size)
     return rc;
 }
 
+/* Whether two paths name one file: the same inode when both exist; otherwise the same last
+ * component in the same directory (by inode), so that "d/x" and "./d/x" match before x
+ * exists. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, b) == 0)
+        return 1;
+    int a_exists = stat(a, &sa) == 0, b_exists = stat(b, &sb) == 0;
+    if (a_exists && b_exists)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (a_exists != b_exists)
+        return 0;
+    const char *base_a = strrchr(a, '/'), *base_b = strrchr(b, '/');
+    base_a = base_a ? base_a + 1 : a;
+    base_b = base_b ? base_b + 1 : b;
+    if (strcmp(base_a, base_b) != 0)
+        return 0;
+    char dir_a[4096], dir_b[4096];
+    cm_path_dir(a, dir_a, sizeof dir_a);
+    cm_path_dir(b, dir_b, sizeof dir_b);
+    return stat(dir_a, &sa) == 0 && stat(dir_b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 int cm_output_check(const char *path, char *const *inputs, int ninputs, char *err, size_t err_size)
 {
-    struct stat out, in;
-    int exists = stat(path, &out) == 0;
-    if (exists && S_ISDIR(out.st_mode)) {
-        snprintf(err, err_size, "%s: is a directory; give a file name", path);
+    struct stat out;
+    if (!path[0]) {
+        snprintf(err, err_size, "an output file name is empty");
+        return CM_EUSAGE;
+    }
+    if (lstat(path, &out) == 0 && !S_ISREG(out.st_mode)) {
+        /* The file is written under a temporary name and renamed: that would replace a
+           device, a pipe or a link rather than write into it. */
+        snprintf(err, err_size, "%s: is %s", path,
+                 S_ISDIR(out.st_mode)   ? "a directory; give a file name"
+                 : S_ISLNK(out.st_mode) ? "a symbolic link; give the file it points to"
+                                        : "a device, pipe or socket; give a regular file");
         return CM_EUSAGE;
     }
     for (int i = 0; i < ninputs; i++)
-        if (strcmp(inputs[i], path) == 0 || (exists && stat(inputs[i], &in) == 0 &&
-                                             in.st_dev == out.st_dev && in.st_ino == out.st_ino)) {
+        if (same_file(inputs[i], path)) {
             snprintf(err, err_size,
                      "%s: is also an input or another output; refusing to "
                      "overwrite it",

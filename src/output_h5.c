@@ -123,6 +123,10 @@ int cm_results_write_h5(const char *path, const cm_results *results, char *err, 
     strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
     const char *created_ptr = created;
     int ranks = results->ranks;
+    const char *format = CM_RESULTS_FORMAT;
+    int format_version = CM_RESULTS_VERSION;
+    CM_H5_CHECK(cm_h5_write_attribute(file, "format", text, 0, &format));
+    CM_H5_CHECK(cm_h5_write_attribute(file, "format_version", H5T_NATIVE_INT, 0, &format_version));
     CM_H5_CHECK(cm_h5_write_attribute(file, "clickmill_version", text, 0, &version));
     CM_H5_CHECK(cm_h5_write_attribute(file, "created", text, 0, &created_ptr));
     CM_H5_CHECK(
@@ -143,6 +147,38 @@ cleanup:
     return cm_h5_close_commit(file, rc, temporary, path, err, err_size);
 }
 
+/* Whether every count and amount of the tables is one analyze can write: not negative,
+ * below 2^53 (exact as a double, far from overflow when added up), hours 0 to 23. */
+static int results_in_range(const cm_results *results, const char *path, char *err, size_t err_size)
+{
+    const int64_t most = (int64_t)1 << 53;
+    for (int t = 0; t < CM_NTABLES; t++) {
+        const cm_result *table = &results->tables[t];
+        for (size_t r = 0; r < table->nrows; r++)
+            for (int c = 0; c < table->ncols; c++) {
+                if (table->cols[c].type == CM_CELL_TEXT)
+                    continue;
+                int64_t v = cm_result_row(table, r)[c].num;
+                int64_t top = t == CM_T_HOURS && c == 0 ? 23 : most;
+                if (v < 0 || v > top) {
+                    snprintf(err, err_size,
+                             "%s: table '%s', row %zu: %s = %lld is out of range (damaged, or "
+                             "not written by clickmill)",
+                             path, table->name, r + 1, table->cols[c].name, (long long)v);
+                    return 0;
+                }
+            }
+    }
+    if (results->ranks < 1 || results->rows_read < 0 || results->rows_read > most ||
+        results->rows_rejected < 0 || results->rows_rejected > most ||
+        !(results->run_seconds >= 0 && results->run_seconds < 1e9)) {
+        snprintf(err, err_size, "%s: the run attributes (ranks, rows, seconds) are out of range",
+                 path);
+        return 0;
+    }
+    return 1;
+}
+
 int cm_results_read_h5(const char *path, cm_results_file *out, char *err, size_t err_size)
 {
     int rc = CM_EINPUT;
@@ -158,6 +194,21 @@ int cm_results_read_h5(const char *path, cm_results_file *out, char *err, size_t
         snprintf(err, err_size, "%s: not an HDF5 file (results.h5 of clickmill analyze expected)",
                  path);
         return CM_EINPUT;
+    }
+    char format[64] = "";
+    int format_version = CM_RESULTS_VERSION;
+    if (cm_h5_read_text_attribute(file, "format", format, sizeof format) == 0 &&
+        strcmp(format, CM_RESULTS_FORMAT) != 0) {
+        snprintf(err, err_size, "%s: is a '%s' file, not the results of clickmill analyze", path,
+                 format);
+        goto cleanup;
+    }
+    if (format[0] &&
+        (cm_h5_read_attribute(file, "format_version", H5T_NATIVE_INT, 1, &format_version) != 0 ||
+         format_version != CM_RESULTS_VERSION)) {
+        snprintf(err, err_size, "%s: results format version %d; this clickmill reads version %d",
+                 path, format_version, CM_RESULTS_VERSION);
+        goto cleanup;
     }
     for (int t = 0; t < CM_NTABLES; t++)
         if ((rc = cm_h5_read_table(file, &out->results.tables[t], path, err, err_size)) != 0)
@@ -186,6 +237,8 @@ int cm_results_read_h5(const char *path, cm_results_file *out, char *err, size_t
                  path);
         goto cleanup;
     }
+    if (!results_in_range(&out->results, path, err, err_size))
+        goto cleanup;
     for (hsize_t i = 0; i < nfiles; i++)
         if (!out->files[i])
             out->files[i] = cm_xstrdup("");

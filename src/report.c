@@ -15,8 +15,9 @@
 #include "clickmill/summary.h"
 #include "clickmill/svg.h"
 
-#define WITHIN_CATEGORIES 6 /* categories that get their own brand and product charts */
-#define WITHIN_TOP        5 /* brands or products per category */
+#define WITHIN_CATEGORIES 6    /* categories that get their own brand and product charts */
+#define WITHIN_TOP        5    /* brands or products per category */
+#define LINE              4096 /* a sentence: names are at most 250 bytes each */
 
 static const char style[] =
     ":root{color-scheme:light dark;--bg:#fff;--fg:#1d2330;--muted:#5b6475;--grid:#e3e6ec;"
@@ -28,6 +29,7 @@ static const char style[] =
     "body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"
     "'Segoe UI',Roboto,'DejaVu Sans',sans-serif}\n"
     "main{max-width:980px;margin:0 auto;padding:16px}\n"
+    "p,h1,h2,h3,li,figcaption{overflow-wrap:anywhere}\n"
     "h1{font-size:1.7em;margin:.2em 0}h2{font-size:1.3em;margin:1.6em 0 .3em;"
     "border-top:1px solid var(--grid);padding-top:.8em}h3{font-size:1.05em;margin:1em 0 .2em}\n"
     ".lead{color:var(--muted);margin:.2em 0 1em}\n"
@@ -221,7 +223,10 @@ static void header(cm_buffer *out, const cm_report_input *in)
                          "<div class=\"card\" id=\"card-%zu\"><b>%s</b><span>%s</span></div>\n", i,
                          a, cards[i].name);
     }
-    snprintf(b, sizeof b, "%.1f%%", cm_percent(steps.events[2], steps.events[1]));
+    if (steps.events[1])
+        snprintf(b, sizeof b, "%.2f", (double)steps.events[2] / (double)steps.events[1]);
+    else
+        snprintf(b, sizeof b, "-");
     cm_buffer_printf(out, "<div class=\"card\"><b>%s</b><span>purchases per cart</span></div>\n",
                      b);
     cm_buffer_text(out, "</div>\n<nav><ul>\n");
@@ -240,42 +245,76 @@ static void header(cm_buffer *out, const cm_report_input *in)
     cm_buffer_text(out, "</ul></nav>\n");
 }
 
+#define OTHER_TYPES 5 /* event types beyond view, cart and purchase drawn in the funnel */
+
 static void funnel_section(cm_buffer *out, const cm_report_input *in)
 {
     const cm_result *funnel = &in->results->tables[CM_T_FUNNEL];
     cm_funnel_steps steps;
     cm_funnel_steps_get(in->results, &steps);
+    const char *labels[3 + OTHER_TYPES + 1];
+    double events[3 + OTHER_TYPES + 1], users[3 + OTHER_TYPES + 1];
     size_t n = 0;
-    const char **labels = cm_xcalloc(funnel->nrows + 3, sizeof *labels);
-    double *events = cm_xcalloc(funnel->nrows + 3, sizeof *events);
-    double *users = cm_xcalloc(funnel->nrows + 3, sizeof *users);
     for (int i = 0; i < 3; i++) {
         labels[n] = cm_funnel_step_names[i];
         events[n] = (double)steps.events[i];
         users[n++] = (double)steps.users[i];
     }
-    for (size_t r = 0; r < funnel->nrows; r++) { /* other event types, such as remove_from_cart */
-        const cm_cell *row = cm_result_row(funnel, r);
-        if (strcmp(row[0].text, "view") && strcmp(row[0].text, "cart") &&
-            strcmp(row[0].text, "purchase")) {
+    /* other event types, such as remove_from_cart: the most frequent, then one bar for the
+       rest (its users are not distinct across types, so that bar has none) */
+    size_t *order = cm_rank_rows(funnel, 1, -1, 2), others = 0;
+    int64_t rest = 0;
+    char rest_label[64];
+    for (size_t i = 0; i < funnel->nrows; i++) {
+        const cm_cell *row = cm_result_row(funnel, order[i]);
+        if (!strcmp(row[0].text, "view") || !strcmp(row[0].text, "cart") ||
+            !strcmp(row[0].text, "purchase"))
+            continue;
+        if (n < 3 + OTHER_TYPES) {
             labels[n] = row[0].text;
             events[n] = (double)row[1].num;
             users[n++] = (double)row[2].num;
+        } else {
+            rest += row[1].num;
+            others++;
         }
     }
+    free(order);
+    if (others) {
+        snprintf(rest_label, sizeof rest_label, "other types (%zu)", others);
+        labels[n] = rest_label;
+        events[n] = (double)rest;
+        users[n++] = 0;
+    }
     section(out, "funnel", "Conversion funnel");
-    char line[512], a[32];
-    say(line, sizeof line,
-        "%.2f%% of views are followed by a cart and %.1f%% of carts by a purchase. Of the %s "
-        "users who viewed a product, %.1f%% put one in the cart and %.1f%% bought.",
-        cm_percent(steps.events[1], steps.events[0]), cm_percent(steps.events[2], steps.events[1]),
-        count_text(steps.users[0], a, sizeof a), cm_percent(steps.users[1], steps.users[0]),
-        cm_percent(steps.users[2], steps.users[0]));
+    char line[LINE], a[32], b[32], c[32];
+    if (steps.events[0] && steps.events[1])
+        say(line, sizeof line,
+            "There are %.2f carts per 100 views and %.1f purchases per 100 carts%s.",
+            100.0 * (double)steps.events[1] / (double)steps.events[0],
+            100.0 * (double)steps.events[2] / (double)steps.events[1],
+            steps.events[2] > steps.events[1]
+                ? " (more purchases than carts: many purchases have no cart event in the log)"
+                : "");
+    else
+        say(line, sizeof line, "There are %s views, %s carts and %s purchases.",
+            count_text(steps.events[0], a, sizeof a), count_text(steps.events[1], b, sizeof b),
+            count_text(steps.events[2], c, sizeof c));
+    if (steps.users[0]) {
+        size_t at = strlen(line);
+        say(line + at, sizeof line - at,
+            " %s users viewed products, %s put one in a cart and %s bought: %.1f buyers per "
+            "100 viewers.",
+            count_text(steps.users[0], a, sizeof a), count_text(steps.users[1], b, sizeof b),
+            count_text(steps.users[2], c, sizeof c),
+            100.0 * (double)steps.users[2] / (double)steps.users[0]);
+    }
     insight(out, line);
     cm_bar_chart chart = {.id = "chart-funnel",
                           .title = "Events and users at each step of the funnel",
                           .horizontal = 1,
                           .value_labels = 1,
+                          .last_is_other = others > 0,
                           .ncategories = n,
                           .categories = labels,
                           .nseries = 2,
@@ -283,11 +322,10 @@ static void funnel_section(cm_buffer *out, const cm_report_input *in)
                           .value_axis = "events / distinct users",
                           .category_axis = "event type",
                           .kind = CM_NUM_COUNT};
-    bar_figure(out, &chart, "Users are counted once per step, however many events they made.");
+    bar_figure(out, &chart,
+               "Users are counted once per step, however many events they made; a user who "
+               "bought need not have viewed or carted in this data.");
     cm_buffer_text(out, "</section>\n");
-    free(labels);
-    free(events);
-    free(users);
 }
 
 static void top_chart(cm_buffer *out, const char *id, const char *title, const top_list *list,
@@ -323,24 +361,29 @@ static void categories_section(cm_buffer *out, const cm_report_input *in)
     top_list_make(&browsed, categories, 0, 1, 2, 3, (size_t)in->top, 1, 0);
     top_list_make(&purchased, categories, 0, 3, -1, 4, (size_t)in->top, 1, 0);
     top_list_make(&revenue, categories, 0, 4, -1, 3, (size_t)in->top, 1, 1);
-    char line[512], a[32];
+    char line[LINE];
+    const cm_cell *unknown = cm_result_find(categories, 0, "unknown");
     if (purchased.n > (size_t)purchased.has_other) {
         const cm_cell *first = cm_result_row(categories, purchased.rows[0]);
-        const cm_cell *unknown = cm_result_find(categories, 0, "unknown");
-        say(line, sizeof line,
-            "%s leads: %.1f%% of all purchases and %.1f%% of the revenue. %s of the purchases "
-            "have no category code ('unknown', left out of the rankings).",
+        say(line, sizeof line, "%s leads: %.1f%% of all purchases and %.1f%% of the revenue.",
             first[0].text, cm_percent(first[3].num, steps.events[2]),
-            cm_percent(first[4].num, cm_result_row(&in->results->tables[CM_T_SUMMARY], 0)[5].num),
-            unknown ? say(a, sizeof a, "%.1f%%", cm_percent(unknown[3].num, steps.events[2]))
-                    : "None");
+            cm_percent(first[4].num, cm_result_row(&in->results->tables[CM_T_SUMMARY], 0)[5].num));
+        if (unknown && unknown[3].num > 0) {
+            size_t at = strlen(line);
+            say(line + at, sizeof line - at,
+                " Purchases with neither a category code nor a brand ('unknown', left out of "
+                "the rankings) are %.1f%% of all.",
+                cm_percent(unknown[3].num, steps.events[2]));
+        }
         insight(out, line);
     } else {
-        insight(out, "No purchase has a category code.");
+        insight(out, steps.events[2] ? "No purchase has a category code or a brand."
+                                     : "There are no purchases.");
     }
     element(out, "p", "class=\"note\"",
-            "Categories are the first part of category_code (electronics in "
-            "electronics.smartphone); browsed counts views and carts, as the original study did.");
+            "A category is the first part of category_code (electronics in "
+            "electronics.smartphone), or the brand when the code is empty, and 'unknown' when "
+            "both are; browsed counts views and carts. Both as the original study did.");
     top_chart(out, "chart-categories-browsed", "Top categories browsed", &browsed, "views + carts",
               "views + carts", "category", CM_NUM_COUNT);
     top_chart(out, "chart-categories-purchased", "Top categories purchased", &purchased,
@@ -361,11 +404,13 @@ static void within_section(cm_buffer *out, const cm_report_input *in, int table_
     const cm_result *table = &in->results->tables[table_id];
     section(out, id, title);
     size_t top_rows[WITHIN_CATEGORIES];
-    size_t n = cm_top_rows(categories, 3, -1, 1, WITHIN_CATEGORIES, 1, top_rows, NULL);
+    /* the categories of the "Top categories purchased" chart, in its order */
+    size_t n = cm_top_rows(categories, 3, -1, 4, WITHIN_CATEGORIES, 1, top_rows, NULL);
     if (n == 0)
-        element(out, "p", "class=\"note\"", "No purchase has a category code.");
+        element(out, "p", "class=\"note\"", "No purchase has a category code or a brand.");
     int said = 0;
-    cm_buffer_text(out, "<div class=\"pair\">\n");
+    cm_buffer charts = {0}; /* after the insight, which the first chart's numbers give */
+    cm_buffer_text(&charts, "<div class=\"pair\">\n");
     for (size_t c = 0; c < n; c++) {
         const char *category = cm_result_row(categories, top_rows[c])[0].text;
         /* a scratch table with this category's rows only, so one ranking serves */
@@ -385,14 +430,14 @@ static void within_section(cm_buffer *out, const cm_report_input *in, int table_
         top_list list;
         top_list_make(&list, &part, 1, 4, -1, 2, WITHIN_TOP, 0, 0);
         if (!said && list.n > 0) {
-            char line[512];
+            char line[LINE];
             const cm_cell *first = cm_result_row(&part, list.rows[0]);
             say(line, sizeof line, "In %s, the leading %s, %s, takes %.1f%% of the purchases.",
                 category, what, cm_shown(first[1].text), cm_percent(first[4].num, total));
             insight(out, line);
             said = 1;
         }
-        char chart_id[64], chart_title[300];
+        char chart_id[64], chart_title[LINE];
         snprintf(chart_id, sizeof chart_id, "chart-%s-%zu", id, c + 1);
         snprintf(chart_title, sizeof chart_title, "%s: top %ss by purchases", category, what);
         cm_bar_chart chart = {.id = chart_id,
@@ -408,67 +453,78 @@ static void within_section(cm_buffer *out, const cm_report_input *in, int table_
                               .kind = CM_NUM_COUNT,
                               .last_is_other = list.has_other,
                               .width = 440};
-        cm_buffer_text(out, "<figure>\n");
-        element(out, "h3", NULL, category);
-        cm_svg_bars(out, &chart);
-        cm_buffer_text(out, "</figure>\n");
+        cm_buffer_text(&charts, "<figure>\n");
+        element(&charts, "h3", NULL, category);
+        cm_svg_bars(&charts, &chart);
+        cm_buffer_text(&charts, "</figure>\n");
         top_list_free(&list);
         free(part.cells);
     }
-    cm_buffer_text(out, "</div>\n</section>\n");
+    cm_buffer_text(&charts, "</div>\n</section>\n");
+    cm_buffer_append(out, charts.data, charts.len);
+    cm_buffer_free(&charts);
 }
 
-/* Carts against purchases for every category/product, and a zoomed view of the small ones. */
+#define MAX_POINTS 1000 /* product types drawn in the scatter: those with the most activity */
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Carts against purchases per category/product, and a zoomed view of the small ones. */
 static void carts_section(cm_buffer *out, const cm_report_input *in)
 {
     const cm_result *products = &in->results->tables[CM_T_CATEGORY_PRODUCTS];
-    size_t n = 0;
-    double *carts = cm_xcalloc(products->nrows + 1, sizeof *carts);
-    double *purchases = cm_xcalloc(products->nrows + 1, sizeof *purchases);
-    char **labels = cm_xcalloc(products->nrows + 1, sizeof *labels);
-    size_t more_bought = 0;
+    section(out, "carts", "Carts vs purchases per product type");
+    /* by carts + purchases, largest first: the points drawn and the one named in the text */
+    size_t *order = cm_rank_rows(products, 3, 4, 2), active = 0, more_bought = 0;
     for (size_t r = 0; r < products->nrows; r++) {
         const cm_cell *row = cm_result_row(products, r);
-        if (row[3].num == 0 && row[4].num == 0)
+        active += row[3].num + row[4].num > 0;
+        more_bought += row[4].num > row[3].num;
+    }
+    if (active == 0) {
+        insight(out, "No product was put in a cart or bought.");
+        cm_buffer_text(out, "</section>\n");
+        free(order);
+        return;
+    }
+    size_t n = active < MAX_POINTS ? active : MAX_POINTS;
+    double *carts = cm_xcalloc(n, sizeof *carts), *purchases = cm_xcalloc(n, sizeof *purchases);
+    double *sorted = cm_xcalloc(active, sizeof *sorted);
+    char **labels = cm_xcalloc(n, sizeof *labels);
+    for (size_t i = 0; i < active; i++) {
+        const cm_cell *row = cm_result_row(products, order[i]);
+        sorted[i] = (double)row[3].num;
+        if (i >= n)
             continue;
         char label[600];
         snprintf(label, sizeof label, "%s/%s", row[0].text, cm_shown(row[1].text));
-        labels[n] = cm_xstrdup(label);
-        carts[n] = (double)row[3].num;
-        purchases[n] = (double)row[4].num;
-        more_bought += row[4].num > row[3].num;
-        n++;
+        labels[i] = cm_xstrdup(label);
+        carts[i] = (double)row[3].num;
+        purchases[i] = (double)row[4].num;
     }
-    section(out, "carts", "Carts vs purchases per product type");
-    char line[600];
-    if (n == 0) {
-        insight(out, "No product was put in a cart or bought.");
-        cm_buffer_text(out, "</section>\n");
-        free(carts);
-        free(purchases);
-        free(labels);
-        return;
-    }
-    /* the zoom: the carts of the point at the 80th percentile, and the purchases below it */
-    double *sorted = cm_xmalloc(n * sizeof *sorted);
-    memcpy(sorted, carts, n * sizeof *sorted);
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && sorted[j] < sorted[j - 1]; j--) {
-            double swap = sorted[j];
-            sorted[j] = sorted[j - 1];
-            sorted[j - 1] = swap;
-        }
-    double zoom_x = sorted[(n - 1) * 8 / 10], zoom_y = 0;
+    /* the zoom: the carts of the product type at the 80th percentile, and the purchases of
+       the types drawn below it */
+    qsort(sorted, active, sizeof *sorted, compare_doubles);
+    double zoom_x = sorted[(active - 1) * 8 / 10], zoom_y = 0;
     zoom_x = zoom_x > 1 ? zoom_x : 1;
     for (size_t i = 0; i < n; i++)
         if (carts[i] <= zoom_x && purchases[i] > zoom_y)
             zoom_y = purchases[i];
     free(sorted);
+    char line[LINE], a[32], b[32], c[32], d[32];
+    const cm_cell *top = cm_result_row(products, order[0]);
     say(line, sizeof line,
-        "Most product types lie near the line purchases = carts. %zu of %zu have more "
-        "purchases than carts: they are often bought without a cart event in the log.",
-        more_bought, n);
+        "%s of %s product types have more purchases than carts (purchases without a cart "
+        "event in the log). The most active is %s/%s: %s carts, %s purchases.",
+        count_text((int64_t)more_bought, a, sizeof a), count_text((int64_t)active, b, sizeof b),
+        top[0].text, cm_shown(top[1].text), count_text(top[3].num, c, sizeof c),
+        count_text(top[4].num, d, sizeof d));
     insight(out, line);
+    free(order);
     cm_xy_chart chart = {
         .id = "chart-carts",
         .title = "Carts and purchases per category/product",
@@ -481,17 +537,23 @@ static void carts_section(cm_buffer *out, const cm_report_input *in)
         .y_kind = CM_NUM_COUNT};
     cm_buffer_text(out, "<div class=\"pair\">\n<figure>\n");
     cm_svg_xy(out, &chart);
-    element(out, "figcaption", NULL,
+    if (n < active)
+        say(line, sizeof line,
+            "The %s most active of %s category/products; the dashed line is purchases = carts.",
+            count_text((int64_t)n, a, sizeof a), count_text((int64_t)active, b, sizeof b));
+    else
+        say(line, sizeof line,
             "Every point is a category/product; the dashed line is purchases = carts.");
+    element(out, "figcaption", NULL, line);
     cm_buffer_text(out, "</figure>\n<figure>\n");
     chart.id = "chart-carts-tail";
     chart.title = "The long tail: product types with few carts";
     chart.x_max = zoom_x;
     chart.y_max = zoom_y > 0 ? zoom_y : 1;
     cm_svg_xy(out, &chart);
-    char a[32];
-    say(line, sizeof line, "Zoomed to at most %s carts: the 80%% of product types with the fewest.",
-        count_text((int64_t)zoom_x, a, sizeof a));
+    say(line, sizeof line,
+        "Zoomed to at most %s cart%s: the 80%% of product types with the fewest carts.",
+        count_text((int64_t)zoom_x, a, sizeof a), zoom_x == 1 ? "" : "s");
     element(out, "figcaption", NULL, line);
     cm_buffer_text(out, "</figure>\n</div>\n</section>\n");
     for (size_t i = 0; i < n; i++)
@@ -508,20 +570,28 @@ static void abandonment_chart(cm_buffer *out, const cm_report_input *in, int tab
     const cm_result *table = &in->results->tables[table_id];
     cm_abandonment *list;
     size_t n = cm_abandonment_list(table, name_col, within, in->car_min_carts, &list);
-    char line[600], a[32];
+    char line[LINE], a[32], b[32];
     element(out, "h3", NULL, title);
-    if (n == 0) {
-        say(line, sizeof line,
-            "No %s has at least %s carts and more carts than purchases (the threshold is "
-            "--car-min-carts).",
-            what, count_text(in->car_min_carts, a, sizeof a));
+    if (within && !cm_result_find(table, 0, within)) {
+        say(line, sizeof line, "There is no category named '%s' (see --car-category).", within);
         element(out, "p", "class=\"note\"", line);
         free(list);
         return;
     }
-    const char **labels = cm_xcalloc(n, sizeof *labels);
-    double *rates = cm_xcalloc(n, sizeof *rates);
-    for (size_t i = 0; i < n; i++) {
+    if (n == 0) {
+        say(line, sizeof line,
+            "No %s has at least %s cart%s and more carts than purchases (the threshold is "
+            "--car-min-carts).",
+            what, count_text(in->car_min_carts, a, sizeof a), in->car_min_carts == 1 ? "" : "s");
+        element(out, "p", "class=\"note\"", line);
+        free(list);
+        return;
+    }
+    /* the highest rates are drawn; the sentence names the highest and the lowest of all */
+    size_t shown = n < (size_t)in->top ? n : (size_t)in->top;
+    const char **labels = cm_xcalloc(shown, sizeof *labels);
+    double *rates = cm_xcalloc(shown, sizeof *rates);
+    for (size_t i = 0; i < shown; i++) {
         labels[i] = cm_shown(cm_result_row(table, list[i].row)[name_col].text);
         rates[i] = list[i].rate;
     }
@@ -529,7 +599,8 @@ static void abandonment_chart(cm_buffer *out, const cm_report_input *in, int tab
         say(line, sizeof line,
             "Highest abandonment: %s, where %.1f%% of carts are not followed by a purchase; "
             "lowest: %s with %.1f%%.",
-            labels[0], rates[0], labels[n - 1], rates[n - 1]);
+            labels[0], rates[0], cm_shown(cm_result_row(table, list[n - 1].row)[name_col].text),
+            list[n - 1].rate);
     else
         say(line, sizeof line, "%s: %.1f%% of carts are not followed by a purchase.", labels[0],
             rates[0]);
@@ -538,15 +609,20 @@ static void abandonment_chart(cm_buffer *out, const cm_report_input *in, int tab
                           .title = title,
                           .horizontal = 1,
                           .value_labels = 1,
-                          .ncategories = n,
+                          .ncategories = shown,
                           .categories = labels,
                           .nseries = 1,
                           .series = {{"abandonment", rates, 0}},
                           .value_axis = "carts not purchased, % (1 - purchases / carts)",
                           .category_axis = what,
                           .kind = CM_NUM_PERCENT};
-    say(line, sizeof line, "Groups with at least %s carts.",
-        count_text(in->car_min_carts, a, sizeof a));
+    if (shown < n)
+        say(line, sizeof line, "The %zu highest of %s groups with at least %s cart%s.", shown,
+            count_text((int64_t)n, b, sizeof b), count_text(in->car_min_carts, a, sizeof a),
+            in->car_min_carts == 1 ? "" : "s");
+    else
+        say(line, sizeof line, "Groups with at least %s cart%s.",
+            count_text(in->car_min_carts, a, sizeof a), in->car_min_carts == 1 ? "" : "s");
     bar_figure(out, &chart, line);
     free(labels);
     free(rates);
@@ -555,7 +631,7 @@ static void abandonment_chart(cm_buffer *out, const cm_report_input *in, int tab
 
 static void abandonment_section(cm_buffer *out, const cm_report_input *in)
 {
-    char title[300];
+    char title[LINE];
     section(out, "abandonment", "Cart abandonment");
     abandonment_chart(out, in, CM_T_CATEGORIES, 0, NULL, "chart-abandonment-categories",
                       "Cart abandonment by category", "category");
@@ -600,9 +676,9 @@ static void days_section(cm_buffer *out, const cm_report_input *in)
             weekday += purchases[r], weekdays_n++;
     }
     section(out, "days", "Purchases per day");
-    char line[600], a[32], b[32];
-    if (n == 0) {
-        insight(out, "No events.");
+    char line[LINE], a[32], b[32];
+    if (n == 0 || cm_result_row(days, best)[3].num == 0) {
+        insight(out, n == 0 ? "No events." : "There are no purchases.");
     } else {
         const cm_cell *row = cm_result_row(days, best);
         int wday = weekday_of(row[0].text);
@@ -666,9 +742,12 @@ static void hours_section(cm_buffer *out, const cm_report_input *in)
         }
     }
     section(out, "hours", "Traffic per hour of day");
-    char line[600], a[32];
-    if (n) {
-        const cm_cell *row = cm_result_row(hours, peak);
+    char line[LINE], a[32];
+    const cm_cell *busiest = n ? cm_result_row(hours, peak) : NULL;
+    if (!busiest || busiest[1].num + busiest[2].num + busiest[3].num == 0) {
+        insight(out, "There are no views, carts or purchases.");
+    } else {
+        const cm_cell *row = busiest;
         say(line, sizeof line,
             "Traffic peaks at %02d:00-%02d:59 UTC with %s events; half of all users had shown "
             "up by the end of hour %02d.",
@@ -713,15 +792,21 @@ static void model_section(cm_buffer *out, const cm_report_input *in)
 {
     const cm_model *model = in->model;
     const cm_metrics *t = &model->test, *r = &model->train;
-    char line[800], a[32], b[32];
+    char line[LINE], a[32], b[32];
     section(out, "model", "Will they buy? The purchase model");
-    say(line, sizeof line,
-        "On %s test carts (%.1f%% bought), the forest ranks a bought cart above one that was "
-        "not with probability %.3f (ROC AUC; 0.5 is chance). At the threshold %.2f it finds "
-        "%.1f%% of the purchases, and %.1f%% of the carts it flags are bought (F1 %.3f; the "
-        "majority-class baseline has F1 %.3f).",
-        count_text(t->samples, a, sizeof a), cm_percent(t->positives, t->samples), t->roc_auc,
-        t->threshold, 100 * t->recall, 100 * t->precision, t->f1, t->base_f1);
+    if (t->positives == 0 || t->positives == t->samples)
+        say(line, sizeof line,
+            "The test set's %s carts were %s bought: with one class only, ROC AUC, precision "
+            "and recall say little about the model.",
+            count_text(t->samples, a, sizeof a), t->positives ? "all" : "none");
+    else
+        say(line, sizeof line,
+            "On %s test carts (%.1f%% bought), the forest ranks a bought cart above one that "
+            "was not with probability %.3f (ROC AUC; 0.5 is chance). At the threshold %.2f it "
+            "finds %.1f%% of the purchases, and %.1f%% of the carts it flags are bought (F1 "
+            "%.3f; the majority-class baseline has F1 %.3f).",
+            count_text(t->samples, a, sizeof a), cm_percent(t->positives, t->samples), t->roc_auc,
+            t->threshold, 100 * t->recall, 100 * t->precision, t->f1, t->base_f1);
     insight(out, line);
     if (model->test_fraction >= 0)
         say(line, sizeof line, "test set: sessions hashing below %g", model->test_fraction);
@@ -802,10 +887,13 @@ static void model_section(cm_buffer *out, const cm_report_input *in)
         labels[i] = cm_feature_defs[order[i]].name;
         values[i] = importance[order[i]];
     }
-    say(line, sizeof line,
-        "The most telling feature is %s (%s): %.0f%% of the forest's "
-        "decrease in impurity.",
-        labels[0], cm_feature_defs[order[0]].description, 100 * values[0]);
+    if (values[0] > 0)
+        say(line, sizeof line,
+            "The most telling feature is %s (%s): %.0f%% of the forest's decrease in "
+            "impurity.",
+            labels[0], cm_feature_defs[order[0]].description, 100 * values[0]);
+    else
+        say(line, sizeof line, "The trees made no split: every tree is one leaf.");
     element(out, "h3", NULL, "Feature importance");
     insight(out, line);
     cm_bar_chart chart = {.id = "chart-importance",

@@ -10,6 +10,7 @@
 #include "clickmill/summary.h"
 
 #define CHAR_WIDTH 7.0 /* an estimate of one character of the 12px labels */
+#define FIT_WIDTH  7.8 /* the same, on the safe side, for cutting labels to their room */
 #define LEGEND     22.0
 
 void cm_format_number(double value, cm_number_kind kind, int compact, char *out, size_t size)
@@ -39,23 +40,55 @@ void cm_format_number(double value, cm_number_kind kind, int compact, char *out,
                  value, suffix[power - 1]);
         return;
     }
+    if (compact && value != floor(value)) { /* a tick such as 2.5 */
+        snprintf(out, size, "%.1f", value);
+        return;
+    }
     if (kind == CM_NUM_MONEY && !compact)
         cm_format_money((int64_t)llround(value * 100.0), out, size);
     else
         cm_format_count((int64_t)llround(value), out, size);
 }
 
+/* The length of the valid UTF-8 character at c that XML allows (1 to 4), or 0: a malformed,
+ * overlong or surrogate sequence, a code point above U+10FFFF, or U+FFFE / U+FFFF. */
+static int xml_char_length(const unsigned char *c)
+{
+    if (c[0] < 0x80)
+        return 1;
+    int n = c[0] < 0xc2 ? 0 : c[0] < 0xe0 ? 2 : c[0] < 0xf0 ? 3 : c[0] <= 0xf4 ? 4 : 0;
+    if (n == 0)
+        return 0;
+    uint32_t code = c[0] & (0x7f >> n);
+    for (int i = 1; i < n; i++) {
+        if ((c[i] & 0xc0) != 0x80)
+            return 0;
+        code = code << 6 | (c[i] & 0x3f);
+    }
+    if ((n == 3 && code < 0x800) || (n == 4 && (code < 0x10000 || code > 0x10ffff)) ||
+        (code >= 0xd800 && code <= 0xdfff) || code == 0xfffe || code == 0xffff)
+        return 0;
+    return n;
+}
+
 void cm_xml_text(cm_buffer *out, const char *text)
 {
-    for (const char *c = text; *c; c++) {
-        switch (*c) {
+    for (const char *c = text; *c;) {
+        int n = xml_char_length((const unsigned char *)c);
+        switch (n ? *c : 0) {
+        case 0: cm_buffer_text(out, "\xef\xbf\xbd"); break; /* U+FFFD for what is not text */
         case '&': cm_buffer_text(out, "&amp;"); break;
         case '<': cm_buffer_text(out, "&lt;"); break;
         case '>': cm_buffer_text(out, "&gt;"); break;
         case '"': cm_buffer_text(out, "&quot;"); break;
         case '\'': cm_buffer_text(out, "&#39;"); break;
-        default: cm_buffer_append(out, (unsigned char)*c < 0x20 || *c == 0x7f ? " " : c, 1);
+        default:
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                cm_buffer_text(out, " ");
+            else
+                cm_buffer_append(out, c, (size_t)n);
         }
+        c += n ? n : 1;
     }
 }
 
@@ -97,7 +130,12 @@ static double nice_axis(double max, int ticks, int whole, double *step)
     if (!(max > 0))
         max = 1;
     double raw = max / ticks, magnitude = pow(10, floor(log10(raw))), norm = raw / magnitude;
-    double factor = norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 2.5 ? 2.5 : norm <= 5 ? 5 : 10;
+    /* 2.5 makes ticks like 7.5 that a whole-number axis cannot write */
+    double factor = norm <= 1                                   ? 1
+                    : norm <= 2                                 ? 2
+                    : norm <= 2.5 && !(whole && magnitude < 10) ? 2.5
+                    : norm <= 5                                 ? 5
+                                                                : 10;
     *step = factor * magnitude;
     if (whole && *step < 1)
         *step = 1;
@@ -234,7 +272,7 @@ void cm_svg_bars(cm_buffer *out, const cm_bar_chart *chart)
             left = fmax(width / 2 - right, 60);
         double plot_top = 6 + legend_h, plot_h = slot * (double)(n ? n : 1);
         double plot_w = width - left - right, height = plot_top + plot_h + 44;
-        int fit = (int)((left - 14) / CHAR_WIDTH);
+        int fit = (int)((left - 14) / FIT_WIDTH);
         open_svg(out, chart->id, chart->title, width, height);
         if (legend_h)
             legend(out, left, 4, chart->nseries, names, NULL);

@@ -27,22 +27,14 @@ START_TEST(test_number_formats)
         int compact;
         const char *want;
     } cases[] = {
-        {0, CM_NUM_COUNT, 0, "0"},
-        {1234567, CM_NUM_COUNT, 0, "1,234,567"},
-        {-1234, CM_NUM_COUNT, 0, "-1,234"},
-        {1234567.891, CM_NUM_MONEY, 0, "1,234,567.89"},
-        {0.5, CM_NUM_MONEY, 0, "0.50"},
-        {44.68477, CM_NUM_PERCENT, 0, "44.7%"},
-        {40, CM_NUM_PERCENT, 1, "40%"},
-        {0.1234, CM_NUM_RATIO, 0, "0.123"},
-        {0.2, CM_NUM_RATIO, 1, "0.2"},
-        {999, CM_NUM_COUNT, 1, "999"},
-        {2500, CM_NUM_COUNT, 1, "2.5k"},
-        {50000, CM_NUM_COUNT, 1, "50k"},
-        {7500000, CM_NUM_COUNT, 1, "7.5M"},
-        {10000000, CM_NUM_COUNT, 1, "10M"},
-        {3e9, CM_NUM_MONEY, 1, "3B"},
-        {NAN, CM_NUM_COUNT, 0, "-"},
+        {0, CM_NUM_COUNT, 0, "0"},          {1234567, CM_NUM_COUNT, 0, "1,234,567"},
+        {-1234, CM_NUM_COUNT, 0, "-1,234"}, {1234567.891, CM_NUM_MONEY, 0, "1,234,567.89"},
+        {0.5, CM_NUM_MONEY, 0, "0.50"},     {44.68477, CM_NUM_PERCENT, 0, "44.7%"},
+        {40, CM_NUM_PERCENT, 1, "40%"},     {0.1234, CM_NUM_RATIO, 0, "0.123"},
+        {0.2, CM_NUM_RATIO, 1, "0.2"},      {999, CM_NUM_COUNT, 1, "999"},
+        {2500, CM_NUM_COUNT, 1, "2.5k"},    {50000, CM_NUM_COUNT, 1, "50k"},
+        {7500000, CM_NUM_COUNT, 1, "7.5M"}, {10000000, CM_NUM_COUNT, 1, "10M"},
+        {3e9, CM_NUM_MONEY, 1, "3B"},       {NAN, CM_NUM_COUNT, 0, "-"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[64];
@@ -59,6 +51,26 @@ START_TEST(test_escaping)
     cm_xml_text(&out, "<a href=\"x\">Tom & Jerry's</a>\x01\x7f caf\xc3\xa9");
     ck_assert_str_eq(text_of(&out), "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;"
                                     "   caf\xc3\xa9");
+    /* what is not UTF-8 text XML allows becomes U+FFFD, one per bad byte or sequence */
+    const struct {
+        const char *in, *want;
+    } bad[] = {
+        {"a\xff"
+         "b",
+         "a\xef\xbf\xbd"
+         "b"},                                                    /* a byte that starts nothing */
+        {"\xc3", "\xef\xbf\xbd"},                                 /* cut short */
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong '/' */
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
+        {"\xef\xbf\xbf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* U+FFFF */
+        {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xf0\x9f\x98\x80 \xe2\x82\xac", "\xf0\x9f\x98\x80 \xe2\x82\xac"}, /* kept */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        out.len = 0;
+        cm_xml_text(&out, bad[i].in);
+        ck_assert_msg(strcmp(text_of(&out), bad[i].want) == 0, "case %zu", i);
+    }
     cm_buffer_free(&out);
 }
 END_TEST
@@ -85,7 +97,8 @@ START_TEST(test_bar_chart_marks)
     cm_buffer out = {0};
     cm_svg_bars(&out, &chart);
     const char *svg = text_of(&out);
-    ck_assert_ptr_nonnull(strstr(svg, "data-label=\"a&lt;b\" data-series=\"n\" data-value=\"1234\""));
+    ck_assert_ptr_nonnull(
+        strstr(svg, "data-label=\"a&lt;b\" data-series=\"n\" data-value=\"1234\""));
     ck_assert_ptr_nonnull(strstr(svg, "data-value=\"0\""));
     ck_assert_ptr_nonnull(strstr(svg, "<title id=\"t-title\">t &amp; u</title>"));
     ck_assert_ptr_nonnull(strstr(svg, ">1,234</text>"));

@@ -285,7 +285,8 @@ run_error "of results.h5 whose hours.views is not an integer" 1 "$out" "hours" "
 run_error "of results.h5 without its run attributes" 1 "$out" "not a results file" -- \
     "$damaged/no-attributes.h5" -o "$out"
 if [ -r "$oct" ] && [ -s "$TMP/model.h5" ]; then
-    run_error "of a model given as results" 1 "$out" "table" -- "$TMP/model.h5" -o "$out"
+    run_error "of a model given as results" 1 "$out" "clickmill-model" "not the results" -- \
+        "$TMP/model.h5" -o "$out"
     run_error "with results given as the model" 1 "$out" "model" -- "$results" --model "$results" -o "$out"
 fi
 run_error "with a missing model" 1 "$out" "missing-model.h5" -- "$results" --model "$TMP/missing-model.h5" -o "$out"

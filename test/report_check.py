@@ -149,6 +149,7 @@ def main():
                                                        "object", "embed")]
     check("the report refers to nothing outside itself (no script, link, img, src, URL)",
           not outside and not foreign and " src=" not in page, (outside + foreign)[:5])
+    text_all = " ".join(" ".join(e.itertext()) for e in root.iter("p"))  # the sentences, unescaped
     ids = [e.get("id") for e in root.iter() if e.get("id")]
     check("every id in the report is unique", len(ids) == len(set(ids)),
           sorted({i for i in ids if ids.count(i) > 1})[:10])
@@ -178,10 +179,17 @@ def main():
 
     # The funnel: view, cart, purchase, then the other event types in key order.
     by_type = {r["event_type"]: r for r in funnel}
-    steps = ["view", "cart", "purchase"] + [t for t in sorted(by_type, key=str.encode)
-                                            if t not in ("view", "cart", "purchase")]
+    # view, cart, purchase, then the five other types with the most events (then users, then
+    # key order), then one bar adding up the rest's events (no users: not distinct across types)
+    others = ranked([r for r in funnel if r["event_type"] not in ("view", "cart", "purchase")],
+                    lambda r: r["events"], lambda r: r["users"], lambda r: r["event_type"])
     for series, column in (("events", "events"), ("users", "users")):
-        want = [(t, by_type[t][column] if t in by_type else 0) for t in steps]
+        want = [(t, by_type[t][column] if t in by_type else 0)
+                for t in ("view", "cart", "purchase")]
+        want += [(r["event_type"], r[column]) for r in others[:5]]
+        if len(others) > 5:
+            want.append((f"other types ({len(others) - 5})",
+                         sum(r["events"] for r in others[5:]) if column == "events" else 0))
         got = bars(charts["chart-funnel"], series)
         check(f"funnel chart: {series} per step equal the funnel table", same_values(got, want),
               diff(got, want))
@@ -192,10 +200,19 @@ def main():
     def pct(part, whole):
         return 100.0 * part / whole if whole else 0.0
 
-    insight = f"{pct(cart['events'], view['events']):.2f}% of views are followed by a cart and " \
-              f"{pct(purchase['events'], cart['events']):.1f}% of carts by a purchase"
-    check("funnel insight: the conversion rates computed from the funnel table", insight in page,
-          insight)
+    if view["events"] and cart["events"]:
+        insight = f"There are {pct(cart['events'], view['events']):.2f} carts per 100 views and " \
+                  f"{pct(purchase['events'], cart['events']):.1f} purchases per 100 carts"
+        check("funnel insight: the conversion rates computed from the funnel table",
+              insight in page, insight)
+    if view["users"]:
+        insight = f"{count(view['users'])} users viewed products, {count(cart['users'])} put one " \
+                  f"in a cart and {count(purchase['users'])} bought: " \
+                  f"{pct(purchase['users'], view['users']):.1f} buyers per 100 viewers"
+        check("funnel insight: users who viewed, carted and bought", insight in page, insight)
+    shares = [float(m) for m in re.findall(r"([0-9]+(?:\.[0-9]+)?)% of (?:all|carts|the )", text_all)]
+    check("no share above 100% (\"X% of all\", \"of carts\", \"of the ...\")",
+          all(v <= 100 for v in shares), [v for v in shares if v > 100])
 
     # Top categories: browsed (views + carts), purchased, revenue; 'unknown' left out, the rest
     # (unknown included) in "other (K)".
@@ -237,7 +254,7 @@ def main():
     # Brands and products within the top 6 categories by purchases (then views).
     top_categories = [r["category"] for r in ranked(
         [r for r in categories if r["category"] != "unknown" and r["purchases"] != 0],
-        lambda r: r["purchases"], lambda r: r["views"], name)][:6]
+        lambda r: r["purchases"], lambda r: cents(r["revenue"]), name)][:6]
     for prefix, rows, column in (("brands", category_brands, "brand"),
                                  ("products", category_products, "product")):
         for i, category in enumerate(top_categories, 1):
@@ -251,13 +268,22 @@ def main():
         check(f"{prefix}: no chart beyond the top categories",
               f"chart-{prefix}-{len(top_categories) + 1}" not in charts)
 
-    # Carts vs purchases: one point per category/product with a cart or a purchase.
+    # Carts vs purchases: a point per category/product with a cart or a purchase, the 1,000
+    # with the most carts + purchases (then views, then key order) when there are more.
+    active = ranked([r for r in category_products if r["carts"] or r["purchases"]],
+                    lambda r: r["carts"] + r["purchases"], lambda r: r["views"],
+                    lambda r: r["category"] + "\0" + r["product"])
     want = sorted((f"{r['category']}/{shown(r['product'])}", float(r["purchases"]), str(r["carts"]))
-                  for r in category_products if r["carts"] or r["purchases"])
+                  for r in active[:1000])
     if want:
         got = sorted(points(charts["chart-carts"]))
-        check("carts vs purchases: a point per category/product at (carts, purchases)",
-              got == want, diff(got, want))
+        check(f"carts vs purchases: a point per category/product at (carts, purchases), "
+              f"{len(want)} of {len(active)}", got == want, diff(got, want))
+        more = sum(1 for r in active if r["purchases"] > r["carts"])
+        sentence = f"{count(more)} of {count(len(active))} product types have more purchases " \
+                   f"than carts"
+        check("carts insight: product types with more purchases than carts", sentence in page,
+              sentence)
         tail = points(charts["chart-carts-tail"])
         check("carts vs purchases, zoomed: a subset of the points",
               0 < len(tail) <= len(want) and set(tail) <= set(want))
@@ -279,11 +305,16 @@ def main():
                 lambda r: r["brand"]))):
         if not want:
             check(f"{chart_id}: absent, with a note, when no group qualifies",
-                  chart_id not in charts and "carts and more carts than purchases" in page)
+                  chart_id not in charts and ("and more carts than purchases" in text_all or
+                                              "There is no category named" in text_all))
             continue
         got = bars(charts[chart_id]) if chart_id in charts else []
-        check(f"{chart_id}: rates of the groups with at least {args.car_min_carts} carts",
-              same_values(got, want, 1e-5), diff(got, want))
+        check(f"{chart_id}: rates of the (at most {args.top}) highest groups with at least "
+              f"{args.car_min_carts} carts", same_values(got, want[:args.top], 1e-5),
+              diff(got, want[:args.top]))
+        sentence = f"lowest: {want[-1][0]} with {want[-1][1]:.1f}%"
+        check(f"{chart_id}: the insight names the lowest of all",
+              len(want) < 2 or sentence in text_all, sentence)
 
     # Days: purchases as bars, revenue as the line.
     if days:
@@ -311,8 +342,9 @@ def main():
         check("hours chart: users so far equal users_cumulative", same_values(got, want),
               diff(got, want))
         peak = max(hours, key=lambda r: (r["views"] + r["carts"] + r["purchases"], -r["hour"]))
+        total = peak["views"] + peak["carts"] + peak["purchases"]
         sentence = f"Traffic peaks at {peak['hour']:02d}:00-{peak['hour']:02d}:59 UTC with " \
-                   f"{count(peak['views'] + peak['carts'] + peak['purchases'])} events"
+                   f"{count(total)} events" if total else "There are no views, carts or purchases."
         check("hours insight: the peak hour", sentence in page, sentence)
 
     # The model: importances, confusion matrix, curves.

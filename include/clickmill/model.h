@@ -36,7 +36,8 @@ int cm_model_write(const char *path, const cm_model *model, char *err, size_t er
 
 /* Reads and checks a model file: an HDF5 file with this program's format attribute and
  * version, this clickmill's features, and well-formed trees. Returns 0, or CM_EINPUT (not a
- * model, another format, inconsistent) or CM_EIO (unreadable) with the reason in err. Local. */
+ * model, another format, inconsistent) or CM_EIO (unreadable) with the reason in err; after a
+ * failure the model holds nothing to free. Local. */
 int cm_model_read(const char *path, cm_model *model, char *err, size_t err_size);
 
 /* Rank 0 reads the model; every rank gets the same model or the same error. Collective. */

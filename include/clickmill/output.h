@@ -28,6 +28,10 @@ int cm_results_write_csv_dir(const char *dir, const cm_results *results, char *e
  * Local (serial HDF5 on the calling rank). */
 int cm_results_write_h5(const char *path, const cm_results *results, char *err, size_t err_size);
 
+/* results.h5 carries these in its `format` and `format_version` attributes. */
+#define CM_RESULTS_FORMAT  "clickmill-results"
+#define CM_RESULTS_VERSION 1
+
 /* results.h5 read back: the tables as analyze made them, what the run read, and when. */
 typedef struct {
     cm_results results; /* files and file_bytes point into the two below */
