@@ -184,7 +184,8 @@ START_TEST(test_top_rows)
 }
 END_TEST
 
-/* results.h5 read back gives the tables written, money to the cent. */
+/* results.h5 read back gives the tables written, money to the cent; values no analysis can
+ * produce are refused. */
 START_TEST(test_results_round_trip)
 {
     cm_results results;
@@ -208,6 +209,8 @@ START_TEST(test_results_round_trip)
                     row[c].text = strdup(text);
                 } else {
                     row[c].num = (int64_t)(r * 1000003 + c) * 7919 + 1; /* money: odd cents */
+                if (t == CM_T_HOURS && c == 0)
+                    row[c].num = r; /* an hour of the day */
                 }
             }
         }
@@ -237,6 +240,16 @@ START_TEST(test_results_round_trip)
             }
     }
     cm_results_file_free(&back);
+    /* an hour of 24, and a negative count, are damage */
+    cm_result_row(&results.tables[CM_T_HOURS], 1)[0].num = 24;
+    ck_assert_int_eq(cm_results_write_h5(path, &results, err, sizeof err), 0);
+    ck_assert_int_ne(cm_results_read_h5(path, &back, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "hour = 24 is out of range"));
+    cm_result_row(&results.tables[CM_T_HOURS], 1)[0].num = 1;
+    cm_result_row(&results.tables[CM_T_DAYS], 2)[3].num = -1;
+    ck_assert_int_eq(cm_results_write_h5(path, &results, err, sizeof err), 0);
+    ck_assert_int_ne(cm_results_read_h5(path, &back, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "purchases = -1 is out of range"));
     cm_results_free(&results);
     unlink(path);
 }
