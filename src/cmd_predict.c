@@ -7,12 +7,14 @@
 #include "clickmill/commands.h"
 #include "clickmill/console.h"
 #include "clickmill/error.h"
+#include "clickmill/live.h"
 #include "clickmill/model.h"
 #include "clickmill/output.h"
 #include "clickmill/samples.h"
 
 static const char usage[] =
     "usage: mpirun -np N clickmill predict --model FILE [options] FILE...\n"
+    "       clickmill predict --model FILE --stream [options] < EVENTS\n"
     "\n"
     "Scores the first cart of each product in each session of the event files with a model\n"
     "from 'clickmill train', using the same features. Writes one line per cart, in time order:\n"
@@ -30,13 +32,30 @@ static const char usage[] =
     "      --progress          show progress on stderr (the default only on a terminal)\n"
     "  -h, --help              show this help\n"
     "\n"
+    "With --stream, one process reads event lines from stdin as they come (a header line\n"
+    "first names the columns; without one they are in the original files' order), keeps\n"
+    "each session's state, and writes event_time,user_session,product_id,probability for\n"
+    "every first cart of a product in a session at once, line by line.\n"
+    "      --stream            score a stream of events from stdin\n"
+    "      --session-timeout S forget a session idle for S seconds of event time\n"
+    "                          (default: 1800; 0: never)\n"
+    "      --max-sessions N    sessions tracked at once; the least recently active is\n"
+    "                          forgotten first (default: 1000000)\n"
+    "\n"
     "Values the model never saw (a new brand, say) are scored as 'unseen', which the trees\n"
     "treat like the rarest values they know; their count is reported.\n"
     "\n"
     "Exit status: 0 on success, 1 when the model, the input or the output fails, 2 for a\n"
     "usage error.\n";
 
-enum { OPT_THRESHOLD = 256, OPT_MAX_REJECTS, OPT_PROGRESS };
+enum {
+    OPT_THRESHOLD = 256,
+    OPT_MAX_REJECTS,
+    OPT_PROGRESS,
+    OPT_STREAM,
+    OPT_SESSION_TIMEOUT,
+    OPT_MAX_SESSIONS
+};
 
 /* Writes the predictions to path (atomically) or to stdout. Returns 0 or CM_EIO. */
 static int write_predictions(const char *path, const cm_sample_row *rows, size_t count,
@@ -103,6 +122,86 @@ static void report(const cm_sample_row *rows, size_t count, const cm_model *mode
     free(labels);
 }
 
+/* --stream: lines from stdin, one output line per scored cart, flushed at once. Rank 0 alone.
+ * Returns an exit code. */
+static int predict_stream(const cm_model *model, const cm_live_opts *live_opts,
+                          long long max_rejects, int quiet)
+{
+    cm_live live;
+    cm_live_init(&live, model, live_opts);
+    cm_row_parser parser;
+    if (cm_row_parser_init(&parser) != 0) {
+        fprintf(stderr, "clickmill: predict: out of memory\n");
+        return CM_EXIT_FAILURE;
+    }
+    cm_layout layout;
+    cm_layout_standard(&layout);
+    cm_buffer out = {0};
+    char *line = NULL, err[512];
+    size_t line_cap = 0;
+    ssize_t got;
+    int64_t number = 0, rejected = 0, by_reason[CM_NREASONS] = {0};
+    int exit_code = CM_EXIT_OK;
+    fputs(CM_LIVE_HEADER, stdout);
+    fflush(stdout);
+    while ((got = getline(&line, &line_cap, stdin)) > 0) {
+        size_t len = (size_t)got;
+        number++;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        if (number == 1 && cm_layout_parse(&layout, line, len, err, sizeof err) == 0)
+            continue; /* a header: its column order is used */
+        if (number == 1)
+            cm_layout_standard(&layout);
+        out.len = 0;
+        int reason = len > CM_LINE_MAX ? CM_REJECT_LONG_LINE
+                                       : cm_live_line(&live, &parser, &layout, line, len, &out);
+        if (reason != CM_ROW_OK) {
+            rejected++;
+            by_reason[reason]++;
+            if (rejected <= 10)
+                fprintf(stderr, "clickmill: predict: stdin:%lld: %s\n", (long long)number,
+                        cm_reject_text(reason));
+            if (max_rejects >= 0 && rejected > max_rejects) {
+                fprintf(stderr, "clickmill: predict: more than %lld rows rejected; stopping\n",
+                        max_rejects);
+                exit_code = CM_EXIT_FAILURE;
+                break;
+            }
+            continue;
+        }
+        if (out.len && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0)) {
+            exit_code = CM_EXIT_FAILURE; /* the reader went away */
+            break;
+        }
+    }
+    if (ferror(stdin)) {
+        fprintf(stderr, "clickmill: predict: reading stdin failed\n");
+        exit_code = CM_EXIT_FAILURE;
+    }
+    if (!quiet) {
+        const cm_live_stats *st = &live.stats;
+        fprintf(stderr,
+                "clickmill: predict --stream: %lld events, %lld carts scored, %lld sessions "
+                "(%lld forgotten after the timeout, %lld at the cap), %lld rows rejected, %lld "
+                "events without a session\n",
+                (long long)st->events, (long long)st->scored, (long long)st->sessions,
+                (long long)st->evicted_idle, (long long)st->evicted_full, (long long)rejected,
+                (long long)st->without_session);
+        for (int d = 0; d < CM_NDICTS; d++)
+            if (st->unseen[d])
+                fprintf(stderr,
+                        "clickmill: predict --stream: %lld carts have a %s the model never saw "
+                        "(scored as unseen)\n",
+                        (long long)st->unseen[d], cm_dictionary_names[d]);
+    }
+    free(line);
+    cm_buffer_free(&out);
+    cm_row_parser_free(&parser);
+    cm_live_free(&live);
+    return exit_code;
+}
+
 int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -112,13 +211,18 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
         {"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
         {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"stream", no_argument, NULL, OPT_STREAM},
+        {"session-timeout", required_argument, NULL, OPT_SESSION_TIMEOUT},
+        {"max-sessions", required_argument, NULL, OPT_MAX_SESSIONS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *model_path = NULL, *output = NULL;
     double threshold = -1;
     long long max_rejects = -1;
-    int quiet = 0, progress = 0, c;
+    int quiet = 0, progress = 0, stream = 0, c;
+    long long value;
+    cm_live_opts live_opts = {CM_LIVE_TIMEOUT, CM_LIVE_MAX_SESSIONS};
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":m:o:qh", options, NULL)) != -1) {
@@ -127,6 +231,21 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
         case 'o': output = optarg; break;
         case 'q': quiet = 1; break;
         case OPT_PROGRESS: progress = 1; break;
+        case OPT_STREAM: stream = 1; break;
+        case OPT_SESSION_TIMEOUT:
+        case OPT_MAX_SESSIONS:
+            value = cm_option_count(optarg);
+            if (value < (c == OPT_MAX_SESSIONS) || value > 1000000000LL) {
+                cm_say(comm, "predict: --%s needs a whole number from %d to 1000000000, not '%s'",
+                       c == OPT_MAX_SESSIONS ? "max-sessions" : "session-timeout",
+                       c == OPT_MAX_SESSIONS, optarg);
+                return CM_EXIT_USAGE;
+            }
+            if (c == OPT_MAX_SESSIONS)
+                live_opts.max_sessions = (size_t)value;
+            else
+                live_opts.session_timeout = value;
+            break;
         case OPT_THRESHOLD:
             if (cm_option_real(optarg, 0, 1, &threshold) != 0) {
                 cm_say(comm, "predict: --threshold needs a number from 0 to 1, not '%s'", optarg);
@@ -147,18 +266,30 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
         cm_say(comm, "predict: --model FILE is required (see --help)");
         return CM_EXIT_USAGE;
     }
-    if (optind >= argc) {
+    int rank, nranks;
+    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
+    CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));
+    if (stream && (optind < argc || output || nranks > 1 || threshold >= 0)) {
+        cm_say(comm, "predict: --stream reads stdin and writes stdout on one process: give no "
+                     "input files, --output or --threshold, and start it without mpirun (or "
+                     "with -np 1)");
+        return CM_EXIT_USAGE;
+    }
+    if (!stream && optind >= argc) {
         cm_say(comm, "predict: no input files (see --help)");
         return CM_EXIT_USAGE;
     }
-    int rank;
-    CM_MPI_CHECK(comm, MPI_Comm_rank(comm, &rank));
     char err[4400]; /* room for an output path in the message */
     cm_model model;
     int rc = cm_model_load(comm, model_path, &model, err, sizeof err);
     if (rc != 0) {
         cm_say(comm, "%s", err);
         return CM_EXIT_FAILURE;
+    }
+    if (stream) {
+        int exit_code = predict_stream(&model, &live_opts, max_rejects, quiet);
+        cm_model_free(&model);
+        return exit_code;
     }
     if (threshold < 0)
         threshold = model.threshold;

@@ -381,28 +381,73 @@ void cm_forest_grow(cm_forest *forest, const cm_forest_params *params, const dou
     binned_free(&data);
 }
 
+/* Copies the subtree of node k of a tree (whose children were given slots at `at`). */
+static void flatten(const cm_tree_node *nodes, int32_t k, cm_flat_node *out, int64_t at,
+                    int64_t *used)
+{
+    if (nodes[k].feature < 0) {
+        out[at] = (cm_flat_node){nodes[k].value, -1, 0};
+        return;
+    }
+    int64_t children = *used;
+    *used += 2;
+    out[at] = (cm_flat_node){nodes[k].threshold, nodes[k].feature, (int32_t)(children - at)};
+    flatten(nodes, nodes[k].left, out, children, used);
+    flatten(nodes, nodes[k].right, out, children + 1, used);
+}
+
+void cm_flat_forest_build(cm_flat_forest *flat, const cm_forest *forest)
+{
+    flat->ntrees = forest->ntrees;
+    flat->root = cm_xmalloc(((size_t)forest->ntrees + 1) * sizeof *flat->root);
+    flat->nodes = cm_xmalloc((forest->nnodes ? forest->nnodes : 1) * sizeof *flat->nodes);
+    int64_t used = 0;
+    for (int t = 0; t < forest->ntrees; t++) {
+        flat->root[t] = used++;
+        flatten(forest->nodes + forest->tree_start[t], 0, flat->nodes, flat->root[t], &used);
+    }
+}
+
+void cm_flat_forest_free(cm_flat_forest *flat)
+{
+    free(flat->root);
+    free(flat->nodes);
+    memset(flat, 0, sizeof *flat);
+}
+
+/* The leaf value row x reaches in the tree at nodes (left offsets are relative). */
+static inline double flat_leaf(const cm_flat_node *node, const double *x)
+{
+    while (node->feature >= 0)
+        node += node->left + !(x[node->feature] <= node->value); /* NaN goes right */
+    return node->value;
+}
+
+double cm_flat_forest_score(const cm_flat_forest *flat, const double *x)
+{
+    double sum = 0.0;
+    for (int t = 0; t < flat->ntrees; t++)
+        sum += flat_leaf(flat->nodes + flat->root[t], x);
+    return flat->ntrees ? sum / flat->ntrees : 0.0;
+}
+
 void cm_forest_score_rows(const cm_forest *forest, const double *x, size_t n, double *out)
 {
     enum { BLOCK = 4096 };
     int nf = forest->nfeatures;
+    cm_flat_forest flat;
+    cm_flat_forest_build(&flat, forest);
     for (size_t start = 0; start < n; start += BLOCK) {
         size_t end = start + BLOCK < n ? start + BLOCK : n;
         for (size_t i = start; i < end; i++)
             out[i] = 0.0;
-        for (int t = 0; t < forest->ntrees; t++) {
-            const cm_tree_node *nodes = forest->nodes + forest->tree_start[t];
-            for (size_t i = start; i < end; i++) {
-                const double *row = x + i * (size_t)nf;
-                int32_t k = 0;
-                while (nodes[k].feature >= 0)
-                    k = row[nodes[k].feature] <= nodes[k].threshold ? nodes[k].left
-                                                                    : nodes[k].right;
-                out[i] += nodes[k].value;
-            }
-        }
+        for (int t = 0; t < flat.ntrees; t++)
+            for (size_t i = start; i < end; i++)
+                out[i] += flat_leaf(flat.nodes + flat.root[t], x + i * (size_t)nf);
         for (size_t i = start; i < end; i++)
-            out[i] = forest->ntrees ? out[i] / forest->ntrees : 0.0;
+            out[i] = flat.ntrees ? out[i] / flat.ntrees : 0.0;
     }
+    cm_flat_forest_free(&flat);
 }
 
 double cm_forest_score(const cm_forest *forest, const double *x)

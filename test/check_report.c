@@ -209,8 +209,8 @@ START_TEST(test_results_round_trip)
                     row[c].text = strdup(text);
                 } else {
                     row[c].num = (int64_t)(r * 1000003 + c) * 7919 + 1; /* money: odd cents */
-                if (t == CM_T_HOURS && c == 0)
-                    row[c].num = r; /* an hour of the day */
+                    if (t == CM_T_HOURS && c == 0)
+                        row[c].num = r; /* an hour of the day */
                 }
             }
         }

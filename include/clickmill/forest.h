@@ -63,6 +63,26 @@ double cm_forest_score(const cm_forest *forest, const double *x);
  * blocks of rows so each tree stays in cache. Local. */
 void cm_forest_score_rows(const cm_forest *forest, const double *x, size_t n, double *out);
 
+/* The forest as scoring reads it: 16-byte nodes (a split, or a leaf's value) with the two
+ * children of a node side by side, laid out depth first, so that a row's path touches few
+ * cache lines. Every score goes through it; it adds the same leaf values in the same order,
+ * so its scores are those of the trees. */
+typedef struct {
+    double value;    /* the threshold, or a leaf's value */
+    int32_t feature; /* -1 for a leaf */
+    int32_t left;    /* the left child; the right one follows it */
+} cm_flat_node;
+
+typedef struct {
+    int ntrees;
+    int64_t *root; /* ntrees offsets into nodes */
+    cm_flat_node *nodes;
+} cm_flat_forest;
+
+void cm_flat_forest_build(cm_flat_forest *flat, const cm_forest *forest);
+void cm_flat_forest_free(cm_flat_forest *flat);
+double cm_flat_forest_score(const cm_flat_forest *flat, const double *x);
+
 /* Mean decrease in impurity per feature, normalised to sum to 1 (all 0 for a forest of
  * stumps). Local. */
 void cm_forest_importances(const cm_forest *forest, double *out);
