@@ -1,7 +1,7 @@
 # clickmill: build, test and demo. `make demo` and `make check` do all set-up on Debian 12.
 
 CC = mpicc
-PKGS = hdf5-openmpi
+PKGS = hdf5-openmpi libmicrohttpd jansson
 CPPFLAGS = -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wstrict-prototypes
@@ -15,8 +15,10 @@ endif
 
 # Debian packages the build, the tests and the demo need.
 # python3-h5py: the tests read an event store the way other programs would (test/store.sh).
+# libmicrohttpd-dev, libjansson-dev: `serve`'s HTTP server and JSON (docs/serve.md says why);
+# curl: the server's tests.
 DEPS = make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools \
-       libcsv-dev check sqlite3 python3-h5py
+       libcsv-dev check sqlite3 python3-h5py libmicrohttpd-dev libjansson-dev curl
 
 LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)

@@ -19,9 +19,10 @@ static const char usage[] =
     "  ingest      parse CSV files once into a columnar HDF5 event store, which every\n"
     "              command reads in place of the CSV files\n"
     "  train       a random forest that predicts whether a carted product is bought\n"
-    "  predict     score the carts in event files with a trained model\n"
+    "  predict     score the carts in event files with a trained model, or a live stream\n"
     "  model-info  a model's parameters, features, importances and metrics\n"
     "  report      an HTML page with a chart for every analysis (and a model's)\n"
+    "  serve       the \"Will they buy?\" page and a JSON/CSV scoring API over HTTP\n"
     "\n"
     "Run 'clickmill COMMAND --help' for a command's options.\n"
     "  -h, --help      show this help\n"
@@ -62,6 +63,8 @@ int main(int argc, char **argv)
         exit_code = cm_cmd_predict(comm, argc - 1, argv + 1);
     } else if (!strcmp(command, "model-info")) {
         exit_code = cm_cmd_model_info(comm, argc - 1, argv + 1);
+    } else if (!strcmp(command, "serve")) {
+        exit_code = cm_cmd_serve(comm, argc - 1, argv + 1);
     } else if (!strcmp(command, "report")) {
         exit_code = cm_cmd_report(comm, argc - 1, argv + 1);
     } else if (!strcmp(command, "journey")) {

@@ -19,6 +19,7 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv);
 int cm_cmd_predict(MPI_Comm comm, int argc, char **argv);
 int cm_cmd_model_info(MPI_Comm comm, int argc, char **argv);
 int cm_cmd_report(MPI_Comm comm, int argc, char **argv);
+int cm_cmd_serve(MPI_Comm comm, int argc, char **argv);
 
 /* Prints "clickmill: message" to stderr on rank 0 only. Local. */
 void cm_say(MPI_Comm comm, const char *format, ...) __attribute__((format(printf, 2, 3)));
