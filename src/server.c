@@ -36,7 +36,8 @@ struct cm_server {
 
 typedef struct {
     cm_buffer body;
-    int too_large;
+    int too_large;  /* 1: answered on its headers; 2: grew past the limit while read */
+    size_t dropped; /* bytes read past the limit */
 } request;
 
 /* --- answers ------------------------------------------------------------------------------ */
@@ -196,7 +197,7 @@ static enum MHD_Result predict(cm_server *server, struct MHD_Connection *connect
 static enum MHD_Result events(cm_server *server, struct MHD_Connection *connection,
                               const request *req)
 {
-    cm_layout layout;
+    cm_layout layout, header;
     cm_layout_standard(&layout);
     const char *data = req->body.data ? req->body.data : "";
     size_t len = req->body.len, at = 0, line_number = 0;
@@ -214,8 +215,11 @@ static enum MHD_Result events(cm_server *server, struct MHD_Connection *connecti
             line_number++;
             while (line_len && line[line_len - 1] == '\r')
                 line_len--;
-            if (line_number == 1 && cm_layout_parse(&layout, line, line_len, err, sizeof err) == 0)
-                continue; /* a header names the columns */
+            if (line_number == 1 &&
+                cm_layout_parse(&header, line, line_len, err, sizeof err) == 0) {
+                layout = header; /* a header names the columns */
+                continue;
+            }
             if (line_len == 0)
                 continue;
             if (pass == 0) {
@@ -487,13 +491,23 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *connection, co
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!req->too_large && req->body.len + *upload_size <= server->opts.max_body)
-            cm_buffer_append(&req->body, upload, *upload_size);
-        else
-            req->too_large = 1;
+        size_t size = *upload_size;
         *upload_size = 0;
-        return MHD_YES;
+        if (req->too_large == 1)
+            return MHD_YES; /* answered on the headers: the rest is dropped */
+        if (req->body.len + size <= server->opts.max_body) {
+            cm_buffer_append(&req->body, upload, size);
+            return MHD_YES;
+        }
+        /* A chunked body tells its size only as it comes. Past the limit it is read and
+           dropped, so that the client reads the 413 at its end; past 16 times the limit the
+           connection is closed. */
+        req->too_large = 2;
+        req->dropped += size;
+        return req->dropped > 16 * server->opts.max_body ? MHD_NO : MHD_YES;
     }
+    if (req->too_large == 1)
+        return MHD_YES;
     if (req->too_large)
         return answer_error(server, connection, MHD_HTTP_CONTENT_TOO_LARGE,
                             "the request body is too large");

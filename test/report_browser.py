@@ -13,13 +13,10 @@ with the background. Saves a screenshot of the whole page. Prints "ok - ..." / "
 lines and exits 1 when a check fails (2 when the browser cannot be driven).
 """
 import base64
-import json
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
+
+from webdriver import Browser
 
 failed = 0
 
@@ -33,50 +30,6 @@ def check(name, condition, detail=""):
         print(f"not ok - {name}")
         for line in str(detail).splitlines()[:12]:
             print(f"#   {line[:240]}")
-
-
-class Browser:
-    def __init__(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.driver = subprocess.Popen(
-            ["chromedriver", f"--port={self.port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.base = f"http://127.0.0.1:{self.port}"
-        for _ in range(100):
-            try:
-                if self.call("GET", "/status")["ready"]:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        options = {"binary": "/usr/bin/chromium",
-                   "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                            "--disable-dev-shm-usage", "--hide-scrollbars",
-                            "--window-size=1200,900"]}
-        session = self.call("POST", "/session", {"capabilities": {"alwaysMatch": {
-            "browserName": "chrome", "goog:chromeOptions": options}}})
-        self.session = f"/session/{session['sessionId']}"
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.load(response)["value"]
-
-    def do(self, method, path, body=None):
-        return self.call(method, self.session + path, body)
-
-    def script(self, source, *args):
-        return self.do("POST", "/execute/sync", {"script": source, "args": list(args)})
-
-    def close(self):
-        try:
-            self.call("DELETE", self.session)
-        finally:
-            self.driver.terminate()
-            self.driver.wait(10)
 
 
 # Measures the page: the charts' boxes, marks without size, labels that overlap, values
