@@ -1,4 +1,5 @@
 /* `clickmill serve`: the "Will they buy?" page and API until SIGINT or SIGTERM. */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -107,6 +108,15 @@ int cm_cmd_serve(MPI_Comm comm, int argc, char **argv)
                nranks > 1    ? "runs as one process: start it without mpirun, or with -np 1"
                : !model_path ? "--model FILE is required"
                              : "takes no file arguments");
+        return CM_EXIT_USAGE;
+    }
+    unsigned char address[16];
+    if (inet_pton(AF_INET, opts.bind, address) != 1 &&
+        inet_pton(AF_INET6, opts.bind, address) != 1) {
+        cm_say(comm,
+               "serve: --bind '%s' is not an IPv4 or IPv6 address (such as 127.0.0.1, "
+               "0.0.0.0 or ::1)",
+               opts.bind);
         return CM_EXIT_USAGE;
     }
     char err[4400];
