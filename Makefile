@@ -111,13 +111,16 @@ fuzz: $(FUZZ_TARGETS)
 
 # Benchmarks, not part of check (they take minutes): clickmill analyze against DuckDB and
 # pandas on generated files of 1M and 10M rows (bench/analyze.sh), then clickmill train against
-# scikit-learn and XGBoost at 1M rows (bench/train.sh). BENCH_FULL=1 adds the full October size,
-# 42,448,764 rows, to the first and trains on it. Data in bench-data/, results in bench-results/.
+# scikit-learn and XGBoost at 1M rows (bench/train.sh), then live scoring: predict --stream
+# events per second and serve's /predict latency under wrk (bench/live.sh). BENCH_FULL=1 adds the
+# full October size, 42,448,764 rows, to the first and trains on it. Data in bench-data/, results
+# in bench-results/.
 BENCH_FULL ?= 0
 bench: all
 	@status=0; \
 	BENCH_FULL=$(BENCH_FULL) bench/analyze.sh || status=1; \
 	bench/train.sh $(if $(filter 1,$(BENCH_FULL)),42448764,1000000) || status=1; \
+	bench/live.sh || status=1; \
 	exit $$status
 
 format:

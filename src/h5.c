@@ -160,13 +160,7 @@ int cm_h5_read_table(hid_t loc, cm_result *table, const char *path, char *err, s
     }
     rc = CM_EHDF5;
     CM_H5_CHECK(text = cm_h5_string_type());
-    CM_H5_CHECK(type = H5Tcreate(H5T_COMPOUND, row_size));
-    for (int c = 0; c < table->ncols; c++) {
-        hid_t member = table->cols[c].type == CM_CELL_TEXT  ? text
-                       : table->cols[c].type == CM_CELL_INT ? H5T_NATIVE_INT64
-                                                            : H5T_NATIVE_DOUBLE;
-        CM_H5_CHECK(H5Tinsert(type, table->cols[c].name, 8 * (size_t)c, member));
-    }
+    CM_H5_CHECK(type = cm_h5_table_type(table, text));
     rows = cm_xcalloc(count ? count : 1, row_size);
     if (count && H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0) {
         snprintf(err, err_size, "%s: cannot read table '%s' (damaged?)", path, table->name);

@@ -23,6 +23,21 @@ hid_t cm_h5_string_type(void)
     return type;
 }
 
+hid_t cm_h5_table_type(const cm_result *table, hid_t text)
+{
+    hid_t type = H5Tcreate(H5T_COMPOUND, 8 * (size_t)table->ncols);
+    for (int c = 0; type >= 0 && c < table->ncols; c++) {
+        hid_t member = table->cols[c].type == CM_CELL_TEXT  ? text
+                       : table->cols[c].type == CM_CELL_INT ? H5T_NATIVE_INT64
+                                                            : H5T_NATIVE_DOUBLE;
+        if (H5Tinsert(type, table->cols[c].name, 8 * (size_t)c, member) < 0) {
+            H5Tclose(type);
+            type = -1;
+        }
+    }
+    return type;
+}
+
 /* Every member is 8 bytes (a string pointer, an int64 or a double), so a row is 8 * ncols. */
 int cm_h5_write_table(hid_t file, const cm_result *table, const char *path, char *err,
                       size_t err_size)
@@ -33,13 +48,7 @@ int cm_h5_write_table(hid_t file, const cm_result *table, const char *path, char
     char *rows = cm_xcalloc(table->nrows ? table->nrows : 1, row_size);
 
     CM_H5_CHECK(text = cm_h5_string_type());
-    CM_H5_CHECK(type = H5Tcreate(H5T_COMPOUND, row_size));
-    for (int c = 0; c < table->ncols; c++) {
-        hid_t member = table->cols[c].type == CM_CELL_TEXT  ? text
-                       : table->cols[c].type == CM_CELL_INT ? H5T_NATIVE_INT64
-                                                            : H5T_NATIVE_DOUBLE;
-        CM_H5_CHECK(H5Tinsert(type, table->cols[c].name, 8 * (size_t)c, member));
-    }
+    CM_H5_CHECK(type = cm_h5_table_type(table, text));
     for (size_t r = 0; r < table->nrows; r++) {
         const cm_cell *row = cm_result_row(table, r);
         char *out = rows + r * row_size;

@@ -18,18 +18,8 @@ import sys
 
 from webdriver import Browser
 
-failed = 0
-
-
-def check(name, condition, detail=""):
-    global failed
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}")
-        for line in str(detail).splitlines()[:12]:
-            print(f"#   {line[:240]}")
+import checks
+from checks import check
 
 
 # Measures the page: the charts' boxes, marks without size, labels that overlap, values
@@ -153,7 +143,7 @@ def main():
         save(browser, screenshot.replace(".png", "-phone.png"))
     finally:
         browser.close()
-    return 1 if failed else 0
+    return 1 if checks.failed else 0
 
 
 if __name__ == "__main__":

@@ -17,21 +17,10 @@ import xml.etree.ElementTree as ET
 
 import h5py
 
+import checks
+from checks import check
+
 SVG = "{http://www.w3.org/2000/svg}"
-failed = 0
-
-
-def check(name, condition, detail=""):
-    global failed
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}")
-        if detail:
-            for line in str(detail).splitlines()[:12]:
-                print(f"#   {line[:240]}")
-
 
 def text(value):
     return value.decode() if isinstance(value, bytes) else value
@@ -374,7 +363,7 @@ def main():
     else:
         check("no model section without a model", "chart-roc" not in charts and
               'id="model"' not in page)
-    return 1 if failed else 0
+    return 1 if checks.failed else 0
 
 
 if __name__ == "__main__":

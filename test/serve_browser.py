@@ -16,18 +16,8 @@ import urllib.request
 
 from webdriver import Browser
 
-failed = 0
-
-
-def check(name, condition, detail=""):
-    global failed
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}")
-        for line in str(detail).splitlines()[:10]:
-            print(f"#   {line[:240]}")
+import checks
+from checks import check
 
 
 def wait_for(browser, script, seconds=10):
@@ -110,7 +100,7 @@ def main():
               error and "'hour' must be a number from 0 to 23" in error, error)
     finally:
         browser.close()
-    return 1 if failed else 0
+    return 1 if checks.failed else 0
 
 
 if __name__ == "__main__":

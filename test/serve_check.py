@@ -19,18 +19,8 @@ import urllib.parse
 
 import h5py
 
-failed = 0
-
-
-def check(name, condition, detail=""):
-    global failed
-    if condition:
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}")
-        for line in str(detail).splitlines()[:10]:
-            print(f"#   {line[:240]}")
+import checks
+from checks import check
 
 
 class Server:
@@ -278,7 +268,7 @@ def main():
     status, _, health = server.json("GET", "/health")
     check("after a half request and a garbage line: still healthy",
           status == 200 and health["status"] == "ok", (status, health))
-    return 1 if failed else 0
+    return 1 if checks.failed else 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,11 @@
 /* A variable-length UTF-8 string type; the caller closes it. Local. */
 hid_t cm_h5_string_type(void);
 
+/* The memory type of a result table's rows: one 8-byte member per column (text as the given
+ * string type, an int64, or a double for money and reals). The caller closes it; -1 on
+ * failure. Local. */
+hid_t cm_h5_table_type(const cm_result *table, hid_t text);
+
 /* Writes a result table as a compound dataset named table->name under loc: one 8-byte member
  * per column (a string, an int64, or a double; money as a double of whole units). Returns 0 or
  * CM_EHDF5 with the reason (naming path) in err. Local. */
