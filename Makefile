@@ -24,7 +24,7 @@ LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)
 TESTS = $(patsubst test/%.c,bin/tests/%,$(wildcard test/check_*.c))
 
-.PHONY: all deps check test unit demo fidelity bench clean format fuzz fuzz-deps
+.PHONY: all deps check check-cluster test unit demo fidelity bench clean format fuzz fuzz-deps
 all: bin/clickmill
 
 build/%.o: src/%.c $(wildcard include/clickmill/*.h) | build
@@ -61,6 +61,18 @@ deps:
 check: deps
 	$(MAKE) all
 	$(MAKE) test
+
+# The jobs/ scripts submitted to a real one-node SLURM cluster that the test starts on loopback
+# (as root; installs slurm-wlm and munge when missing). .ci/run runs it after check.
+check-cluster: all
+	@if ! command -v slurmctld >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "check-cluster: installing slurm-wlm munge"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends slurm-wlm munge >/dev/null || exit 1; \
+	  else echo "check-cluster: needs root, or: sudo apt-get install slurm-wlm munge"; exit 1; fi; \
+	fi
+	test/cluster.sh
 
 test: bin/clickmill $(TESTS)
 	test/run.sh $(TESTS)
