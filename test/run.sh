@@ -30,7 +30,7 @@ for test in "$@"; do
 done
 
 if [ "$unit_only" -eq 0 ]; then
-  for script in test/integration.sh test/errors.sh test/generate.sh test/train.sh test/store.sh test/report.sh test/serve.sh; do
+  for script in test/integration.sh test/errors.sh test/generate.sh test/train.sh test/store.sh test/report.sh test/serve.sh test/corpus.sh; do
     [ -x "$script" ] || continue
     echo "== $script"
     "$script" >"$log" 2>&1
