@@ -94,14 +94,16 @@ fidelity: all
 	test/fidelity.sh demo-data/fidelity.csv
 
 # Fuzz targets (clang's libFuzzer with AddressSanitizer and UBSan): `make fuzz` builds each
-# fuzz/NAME.c into bin/fuzz/NAME and runs it for FUZZ_SECONDS (default 60) on its corpus in
-# fuzz/corpus/NAME (seeded from test/data). A finding stops with the input that caused it.
+# fuzz/NAME.c with the library's sources into bin/fuzz/NAME and runs it for FUZZ_SECONDS
+# (default 60) on its corpus in fuzz/corpus/NAME, seeded from fuzz/seeds/NAME (or test/data).
+# A finding stops with the input that caused it; fuzz/regressions/NAME/ holds earlier findings,
+# each run first. CI runs it for 30 s per target.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_TARGETS = $(patsubst fuzz/%.c,bin/fuzz/%,$(wildcard fuzz/*.c))
 
-bin/fuzz/row_split: fuzz/row_split.c src/row.c src/event.c src/error.c | bin/fuzz
-	OMPI_CC=clang $(CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE $(FUZZ_FLAGS) $^ $(LDLIBS) -o $@
+bin/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard include/clickmill/*.h) | bin/fuzz
+	OMPI_CC=clang $(CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE $(FUZZ_FLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@
 
 bin/fuzz:
 	mkdir -p $@
@@ -114,11 +116,19 @@ $(FUZZ_TARGETS): | fuzz-deps
 
 fuzz: $(FUZZ_TARGETS)
 	@for target in $(FUZZ_TARGETS); do \
-	  corpus=fuzz/corpus/$$(basename $$target); mkdir -p $$corpus; \
-	  [ -n "$$(ls $$corpus)" ] || cp test/data/*.csv test/data/bad/*.csv $$corpus/; \
-	  echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
-	  $$target -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $$corpus >bin/fuzz/log 2>&1; \
-	  status=$$?; tail -n 3 bin/fuzz/log; [ $$status -eq 0 ] || { cat bin/fuzz/log | tail -n 40; exit 1; }; \
+	  name=$$(basename $$target); corpus=fuzz/corpus/$$name; mkdir -p $$corpus; \
+	  if [ -z "$$(ls $$corpus)" ]; then \
+	    if [ -d fuzz/seeds/$$name ]; then cp fuzz/seeds/$$name/* $$corpus/; \
+	    else cp test/data/*.csv test/data/bad/*.csv $$corpus/; fi; \
+	  fi; \
+	  if [ -d fuzz/regressions/$$name ]; then \
+	    $$target fuzz/regressions/$$name/* >bin/fuzz/log 2>&1 || { tail -n 40 bin/fuzz/log; exit 1; }; \
+	  fi; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	  $$target -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	    $$corpus >bin/fuzz/log 2>&1; \
+	  status=$$?; grep -E "^(#[0-9]+\s+DONE|Done [0-9]+ runs)" bin/fuzz/log | tail -n 1; \
+	  [ $$status -eq 0 ] || { tail -n 40 bin/fuzz/log; exit 1; }; \
 	done
 
 # Benchmarks, not part of check (they take minutes): clickmill analyze against DuckDB and

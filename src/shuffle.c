@@ -31,7 +31,7 @@ static int parse_uuid(const char *text, size_t len, unsigned char out[16])
         int high = hex_digit[(unsigned char)text[uuid_digit_at[i]]] - 1;
         int low = hex_digit[(unsigned char)text[uuid_digit_at[i] + 1]] - 1;
         bad |= high | low; /* negative when either is not a digit */
-        out[i] = (unsigned char)(high << 4 | (low & 15));
+        out[i] = (unsigned char)((high & 15) << 4 | (low & 15)); /* (a bad digit is -1) */
     }
     return bad < 0 ? -1 : 0;
 }
