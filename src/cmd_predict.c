@@ -1,4 +1,5 @@
 /* `clickmill predict`: score every cart of event files with a trained model. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ static const char usage[] =
     "      --session-timeout S forget a session idle for S seconds of event time\n"
     "                          (default: 1800; 0: never)\n"
     "      --max-sessions N    sessions tracked at once; the least recently active is\n"
-    "                          forgotten first (default: 1000000)\n"
+    "                          forgotten first (default: 100000)\n"
     "\n"
     "Values the model never saw (a new brand, say) are scored as 'unseen', which the trees\n"
     "treat like the rarest values they know; their count is reported.\n"
@@ -124,6 +125,21 @@ static void report(const cm_sample_row *rows, size_t count, const cm_model *mode
     free(labels);
 }
 
+/* The next line of in, without its "\n", into buf (room for CM_LINE_MAX bytes): returns its
+ * length, CM_LINE_MAX + 1 for a longer line (read to its end and dropped, so that no line can
+ * take more memory than that), or -1 at the end of the input. */
+static long read_line(FILE *in, char *buf)
+{
+    long len = 0;
+    int c;
+    while ((c = getc_unlocked(in)) != EOF && c != '\n') {
+        if (len < CM_LINE_MAX)
+            buf[len] = (char)c;
+        len += len <= CM_LINE_MAX;
+    }
+    return c == EOF && len == 0 ? -1 : len;
+}
+
 /* --stream: lines from stdin, one output line per scored cart, flushed at once. Rank 0 alone.
  * Returns an exit code. */
 static int predict_stream(const cm_model *model, const cm_live_opts *live_opts,
@@ -139,22 +155,27 @@ static int predict_stream(const cm_model *model, const cm_live_opts *live_opts,
     cm_layout layout;
     cm_layout_standard(&layout);
     cm_buffer out = {0};
-    char *line = NULL, err[512];
-    size_t line_cap = 0;
-    ssize_t got;
+    char *line = cm_xmalloc(CM_LINE_MAX + 1), err[512];
+    long got;
     int64_t number = 0, rejected = 0, by_reason[CM_NREASONS] = {0};
     int exit_code = CM_EXIT_OK;
     fputs(CM_LIVE_HEADER, stdout);
     fflush(stdout);
-    while ((got = getline(&line, &line_cap, stdin)) > 0) {
+    while ((got = read_line(stdin, line)) >= 0) {
         size_t len = (size_t)got;
         number++;
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        if (len <= CM_LINE_MAX && len && line[len - 1] == '\r')
             len--;
-        if (number == 1 && cm_layout_parse(&layout, line, len, err, sizeof err) == 0)
-            continue; /* a header: its column order is used */
-        if (number == 1)
-            cm_layout_standard(&layout);
+        if (number == 1) {
+            int header = cm_live_header(line, len, &layout, err, sizeof err);
+            if (header < 0) { /* a header that does not name the columns: stop */
+                fprintf(stderr, "clickmill: predict: stdin: line 1: %s\n", err);
+                exit_code = CM_EXIT_FAILURE;
+                break;
+            }
+            if (header)
+                continue;
+        }
         out.len = 0;
         int reason = len > CM_LINE_MAX ? CM_REJECT_LONG_LINE
                                        : cm_live_line(&live, &parser, &layout, line, len, &out);
@@ -173,7 +194,8 @@ static int predict_stream(const cm_model *model, const cm_live_opts *live_opts,
             continue;
         }
         if (out.len && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0)) {
-            exit_code = CM_EXIT_FAILURE; /* the reader went away */
+            fprintf(stderr, "clickmill: predict: writing the scores failed: %s\n", strerror(errno));
+            exit_code = CM_EXIT_FAILURE;
             break;
         }
     }
@@ -185,11 +207,13 @@ static int predict_stream(const cm_model *model, const cm_live_opts *live_opts,
         const cm_live_stats *st = &live.stats;
         fprintf(stderr,
                 "clickmill: predict --stream: %lld events, %lld carts scored, %lld sessions "
-                "(%lld forgotten after the timeout, %lld at the cap), %lld rows rejected, %lld "
-                "events without a session\n",
+                "(%lld started anew after the timeout, %lld forgotten at the cap, %lld started "
+                "anew past %d products), %lld rows rejected, %lld events without a session, "
+                "%lld out of time order within their session\n",
                 (long long)st->events, (long long)st->scored, (long long)st->sessions,
-                (long long)st->evicted_idle, (long long)st->evicted_full, (long long)rejected,
-                (long long)st->without_session);
+                (long long)st->evicted_idle, (long long)st->evicted_full,
+                (long long)st->evicted_large, CM_LIVE_MAX_PRODUCTS, (long long)rejected,
+                (long long)st->without_session, (long long)st->out_of_order);
         for (int d = 0; d < CM_NDICTS; d++)
             if (st->unseen[d])
                 fprintf(stderr,

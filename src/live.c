@@ -40,7 +40,6 @@ void cm_live_init(cm_live *live, const cm_model *model, const cm_live_opts *opts
     live->buckets = cm_xcalloc(live->nbuckets, sizeof *live->buckets);
     live->cap = 1;
     live->sessions = cm_xcalloc(1, sizeof *live->sessions); /* the list head */
-    live->clock = INT64_MIN;
 }
 
 void cm_live_free(cm_live *live)
@@ -71,6 +70,18 @@ static void link_first(cm_live *live, uint32_t i)
     head->next = i;
 }
 
+/* Empties a session's state; sets grown past their first sizes are given back, so that one
+ * long session does not keep its memory once it is gone. */
+static void forget(cm_features *state)
+{
+    if (state->products_cap > 64 || state->categories_cap > 64) {
+        cm_features_free(state);
+        cm_features_init(state);
+    } else {
+        cm_features_reset(state);
+    }
+}
+
 /* Drops a session: out of its bucket and the activity list, its pool entry reused (its
  * state's memory kept for the next session, emptied). */
 static void evict(cm_live *live, uint32_t i)
@@ -81,7 +92,7 @@ static void evict(cm_live *live, uint32_t i)
         link = &live->sessions[*link].chain;
     *link = s->chain;
     unlink_activity(live, i);
-    cm_features_reset(&s->state);
+    forget(&s->state);
     s->next = live->free_list;
     live->free_list = i;
     live->count--;
@@ -149,33 +160,38 @@ int cm_live_event(cm_live *live, const cm_event *event, cm_live_score *score)
         live->stats.without_session++;
         return 0;
     }
-    if (event->time > live->clock)
-        live->clock = event->time;
-    /* sessions idle too long, least recently active first */
-    if (live->opts.session_timeout > 0)
-        for (uint32_t last = live->sessions[0].prev;
-             last != 0 && live->sessions[last].last_time < live->clock - live->opts.session_timeout;
-             last = live->sessions[0].prev) {
-            evict(live, last);
-            live->stats.evicted_idle++;
-        }
-
     cm_session_id id;
     cm_session_id_of_event(&id, event);
     uint64_t hash = session_hash(&id);
     uint32_t i = find(live, &id, hash);
     if (i == 0) {
         if (live->count == live->opts.max_sessions) {
-            evict(live, live->sessions[0].prev);
+            evict(live, live->sessions[0].prev); /* the least recently active */
             live->stats.evicted_full++;
         }
         i = add(live, &id, hash);
     } else {
+        live_session *s = &live->sessions[i];
+        /* Each session is judged by its own events, never by a clock that one event far
+           ahead of the others could move: idle too long, it starts anew (a new visit); too
+           big, it is forgotten and starts anew too. */
+        if (live->opts.session_timeout > 0 &&
+            event->time - s->last_time > live->opts.session_timeout) {
+            forget(&s->state);
+            live->stats.evicted_idle++;
+            live->stats.sessions++;
+        } else if (s->state.products_used >= CM_LIVE_MAX_PRODUCTS) {
+            forget(&s->state);
+            live->stats.evicted_large++;
+            live->stats.sessions++;
+        } else if (event->time < s->last_time) {
+            live->stats.out_of_order++;
+        }
         unlink_activity(live, i);
         link_first(live, i);
     }
     live_session *s = &live->sessions[i];
-    s->last_time = event->time;
+    s->last_time = s->state.events && event->time < s->last_time ? s->last_time : event->time;
 
     cm_feature_event features;
     cm_live_feature_event(live->model, event, &features);
@@ -224,4 +240,26 @@ void cm_layout_standard(cm_layout *layout)
     for (int c = 0; c < CM_NCOLUMNS; c++)
         layout->index[c] = c;
     layout->nfields = CM_NCOLUMNS;
+}
+
+int cm_live_header(const char *line, size_t len, cm_layout *layout, char *err, size_t err_size)
+{
+    if (len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) { /* a UTF-8 byte order mark */
+        line += 3;
+        len -= 3;
+    }
+    cm_layout parsed;
+    if (cm_layout_parse(&parsed, line, len, err, err_size) == 0) {
+        *layout = parsed;
+        return 1;
+    }
+    /* A line naming two columns or more is a header meant to be one: its fault is reported,
+       rather than its columns read in the wrong places. */
+    int named = 0;
+    for (int c = 0; c < CM_NCOLUMNS; c++)
+        named += memmem(line, len, cm_column_names[c], strlen(cm_column_names[c])) != NULL;
+    if (named >= 2)
+        return -1;
+    cm_layout_standard(layout);
+    return 0;
 }

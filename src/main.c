@@ -1,6 +1,7 @@
 /* The clickmill binary: starts MPI and runs one command. */
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clickmill/commands.h"
@@ -30,6 +31,14 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    /* serve and predict --stream run as one process. Started without mpirun, Open MPI would
+       would still open a TCP port on every interface for ranks that will never come; the
+       shared-memory and self transports are all one process needs. (Its helper daemon, orted,
+       keeps listening ports of its own: docs/serve.md.) */
+    if (argc > 1 && !getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") &&
+        (!strcmp(argv[1], "serve") || !strcmp(argv[1], "predict"))) {
+        setenv("OMPI_MCA_btl", "self,vader", 0);
+    }
     MPI_Init(&argc, &argv);
     MPI_Comm comm = MPI_COMM_WORLD;
     /* Errors from MPI calls are checked and reported by clickmill itself. */

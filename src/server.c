@@ -29,6 +29,7 @@ struct cm_server {
     cm_row_parser parser;
     cm_flat_forest forest;
     unsigned connections;
+    int loopback; /* listening on a loopback address */
     cm_server_stats stats;
     time_t started;
     cm_buffer page, model_json;
@@ -42,8 +43,20 @@ typedef struct {
 
 /* --- answers ------------------------------------------------------------------------------ */
 
+static enum MHD_Result answer_with(cm_server *server, struct MHD_Connection *connection, int status,
+                                   const char *type, const char *data, size_t len,
+                                   const char *allow);
+
 static enum MHD_Result answer(cm_server *server, struct MHD_Connection *connection, int status,
                               const char *type, const char *data, size_t len)
+{
+    return answer_with(server, connection, status, type, data, len, NULL);
+}
+
+/* An answer; `allow` is the Allow header of a 405. */
+static enum MHD_Result answer_with(cm_server *server, struct MHD_Connection *connection, int status,
+                                   const char *type, const char *data, size_t len,
+                                   const char *allow)
 {
     struct MHD_Response *response =
         MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
@@ -52,8 +65,10 @@ static enum MHD_Result answer(cm_server *server, struct MHD_Connection *connecti
     MHD_add_response_header(response, "Content-Type", type);
     MHD_add_response_header(response, "Cache-Control", "no-store");
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(response, "Allow", "GET, HEAD, POST");
+    if (allow)
+        MHD_add_response_header(response, "Allow", allow);
+    if (status == MHD_HTTP_TOO_MANY_REQUESTS)
+        MHD_add_response_header(response, "Retry-After", "1");
     enum MHD_Result queued = MHD_queue_response(connection, (unsigned)status, response);
     MHD_destroy_response(response);
     server->stats.requests++;
@@ -198,7 +213,7 @@ static enum MHD_Result events(cm_server *server, struct MHD_Connection *connecti
                               const request *req)
 {
     cm_layout layout, header;
-    cm_layout_standard(&layout);
+    cm_layout_standard(&layout); /* an empty body has no first line */
     const char *data = req->body.data ? req->body.data : "";
     size_t len = req->body.len, at = 0, line_number = 0;
     char err[512];
@@ -215,10 +230,16 @@ static enum MHD_Result events(cm_server *server, struct MHD_Connection *connecti
             line_number++;
             while (line_len && line[line_len - 1] == '\r')
                 line_len--;
-            if (line_number == 1 &&
-                cm_layout_parse(&header, line, line_len, err, sizeof err) == 0) {
-                layout = header; /* a header names the columns */
-                continue;
+            if (line_number == 1) {
+                int is_header = cm_live_header(line, line_len, &header, err, sizeof err);
+                if (is_header < 0) {
+                    char message[600];
+                    snprintf(message, sizeof message, "line 1: %s", err);
+                    return answer_error(server, connection, MHD_HTTP_BAD_REQUEST, message);
+                }
+                layout = header; /* a header names the columns; a row keeps the usual order */
+                if (is_header)
+                    continue;
             }
             if (line_len == 0)
                 continue;
@@ -466,6 +487,32 @@ static void completed(void *cls, struct MHD_Connection *connection, void **conte
     }
 }
 
+/* Whether a Host names this machine's loopback: 127.x.y.z, localhost or [::1], any port. */
+static int loopback_host(const char *host)
+{
+    size_t len = strcspn(host, ":");
+    if (host[0] == '[')
+        return strncmp(host, "[::1]", 5) == 0 && (host[5] == '\0' || host[5] == ':');
+    return (len == 9 && strncmp(host, "localhost", 9) == 0) ||
+           (len >= 7 && strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == len);
+}
+
+/* Why a request from a web page elsewhere is refused, or NULL. A page on another site may
+ * make the browser send requests here (cross-site request forgery), and a name of its own
+ * that it points at 127.0.0.1 may make them look same-origin (DNS rebinding): so on loopback
+ * the Host must name loopback, and an Origin, when a browser sends one, must be this
+ * server's own. */
+static const char *refuse_origin(const cm_server *server, struct MHD_Connection *connection)
+{
+    const char *host = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Host");
+    const char *origin = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Origin");
+    if (server->loopback && (!host || !loopback_host(host)))
+        return "this server answers requests for 127.0.0.1, localhost or [::1] only";
+    if (origin && (!host || strncmp(origin, "http://", 7) != 0 || strcmp(origin + 7, host) != 0))
+        return "requests from another origin are refused";
+    return NULL;
+}
+
 static enum MHD_Result dispatch(void *cls, struct MHD_Connection *connection, const char *url,
                                 const char *method, const char *version, const char *upload,
                                 size_t *upload_size, void **context)
@@ -481,6 +528,11 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *connection, co
         if (server->connections > server->opts.max_connections)
             return answer_error(server, connection, MHD_HTTP_TOO_MANY_REQUESTS,
                                 "too many connections; try again");
+        const char *refused = refuse_origin(server, connection);
+        if (refused) {
+            req->too_large = 1; /* answered: whatever body follows is dropped */
+            return answer_error(server, connection, MHD_HTTP_FORBIDDEN, refused);
+        }
         const char *length =
             MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
         if (length && strtoull(length, NULL, 10) > server->opts.max_body) {
@@ -519,9 +571,12 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *connection, co
     for (size_t r = 0; r < sizeof routes / sizeof routes[0]; r++) {
         if (strcmp(url, routes[r].path) != 0)
             continue;
-        if (routes[r].post ? !post : !get)
-            return answer_error(server, connection, MHD_HTTP_METHOD_NOT_ALLOWED,
-                                routes[r].post ? "use POST" : "use GET");
+        if (routes[r].post ? !post : !get) {
+            const char *message =
+                routes[r].post ? "{\"error\":\"use POST\"}\n" : "{\"error\":\"use GET\"}\n";
+            return answer_with(server, connection, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json",
+                               message, strlen(message), routes[r].post ? "POST" : "GET, HEAD");
+        }
         switch (r) {
         case 0:
             return answer(server, connection, MHD_HTTP_OK, "text/html; charset=utf-8",
@@ -545,14 +600,17 @@ cm_server *cm_server_start(const cm_model *model, const char *model_path,
     memset(&address, 0, sizeof address);
     struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    int loopback = 0;
     if (inet_pton(AF_INET, opts->bind, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons((uint16_t)opts->port);
+        loopback = (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
     } else if (inet_pton(AF_INET6, opts->bind, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons((uint16_t)opts->port);
         flags |= MHD_USE_IPv6;
+        loopback = IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
     } else {
         snprintf(err, err_size, "--bind: '%s' is not an IPv4 or IPv6 address", opts->bind);
         return NULL;
@@ -561,6 +619,7 @@ cm_server *cm_server_start(const cm_model *model, const char *model_path,
     server->model = model;
     server->model_path = model_path;
     server->opts = *opts;
+    server->loopback = loopback;
     server->started = time(NULL);
     cm_live_init(&server->live, model, &opts->live);
     cm_flat_forest_build(&server->forest, &model->forest);
@@ -571,13 +630,14 @@ cm_server *cm_server_start(const cm_model *model, const char *model_path,
     }
     build_page(server);
     build_model_json(server);
-    /* the hard limit leaves room to answer a few over the soft one with 429 */
+    /* The hard limit leaves room to answer many over the soft one with 429, so that idle or
+       slow clients take a long while to shut others out; an idle one is closed after 10 s. */
     server->daemon = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, dispatch, server, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&address, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(opts->max_connections + 16), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, server, MHD_OPTION_NOTIFY_CONNECTION,
-        notify_connection, server, MHD_OPTION_END);
+        (unsigned)(opts->max_connections * 8 > 512 ? opts->max_connections * 8 : 512),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_NOTIFY_COMPLETED, completed, server,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, server, MHD_OPTION_END);
     if (!server->daemon) {
         snprintf(err, err_size,
                  "cannot listen on %s port %d (in use, or not an address of this machine?)",
@@ -597,8 +657,13 @@ int cm_server_port(const cm_server *server)
 
 void cm_server_stop(cm_server *server, cm_server_stats *stats)
 {
-    if (server->daemon)
+    if (server->daemon) {
+        /* no new connections; those open get up to two seconds to finish */
+        MHD_quiesce_daemon(server->daemon);
+        for (int waited = 0; waited < 200 && server->connections > 0; waited++)
+            nanosleep(&(struct timespec){0, 10000000}, NULL);
         MHD_stop_daemon(server->daemon);
+    }
     if (stats)
         *stats = server->stats;
     cm_live_free(&server->live);

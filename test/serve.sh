@@ -164,8 +164,31 @@ n_default=$($CLICKMILL predict -m "$model" --stream < "$gap" 2> "$TMP/gap.err" |
 n_never=$($CLICKMILL predict -q -m "$model" --stream --session-timeout 0 < "$gap" | tail -n +2 | wc -l)
 check "a session back after 2.5 idle hours starts anew with the default 30 minutes (3 carts scored, not 2: got $n_default and $n_never)" \
     [ "$n_default" = 3 ] && [ "$n_never" = 2 ]
-check "the summary counts the sessions forgotten after the timeout" \
-    grep -q "2 forgotten after the timeout" "$TMP/gap.err"
+check "the summary counts the sessions started anew after the timeout" \
+    grep -q "2 started anew after the timeout" "$TMP/gap.err"
+# One event far ahead in time (a clock gone wrong) changes nothing for the other sessions:
+# each session is judged by its own events.
+{ head -4 "$gap"; echo "2099-01-01 00:00:00 UTC,view,1,1,a.b,c,1.00,9,00000000-0000-4000-8000-000000000009"; tail -n +5 "$gap"; } > "$TMP/future.csv"
+$CLICKMILL predict -q -m "$model" --stream < "$TMP/future.csv" > "$TMP/future.out"
+$CLICKMILL predict -q -m "$model" --stream < "$gap" > "$TMP/gap.out"
+check "an event in 2099 in the middle of the stream changes no other session's scores" \
+    cmp -s "$TMP/future.out" "$TMP/gap.out"
+# A header with the BOM batch files may have is a header; one that misses a column stops the
+# stream with the reason, rather than reading columns from the wrong places.
+{ printf '\xef\xbb\xbf'; cat "$gap"; } | $CLICKMILL predict -q -m "$model" --stream > "$TMP/bom.out" 2> "$TMP/bom.err"
+check "a header after a UTF-8 BOM: read as the header, the same scores" cmp -s "$TMP/bom.out" "$TMP/gap.out"
+sed '1s/user_session/session/' "$gap" | $CLICKMILL predict -q -m "$model" --stream > /dev/null 2> "$TMP/hdr.err"
+expect_outcome "a header without user_session" $? "$TMP/hdr.err" 1 "line 1" "lacks column 'user_session'"
+# A line with no end: read up to 1 MiB, the rest dropped as it comes (memory stays bounded).
+{ head -3 "$gap"; head -c 300000000 /dev/zero | tr '\0' a; echo; tail -n +4 "$gap"; } |
+    /usr/bin/time -f "%M" -o "$TMP/long.rss" $CLICKMILL predict -q -m "$model" --stream \
+    --session-timeout 0 > "$TMP/long.out" 2> "$TMP/long.err"
+rss=$(tail -1 "$TMP/long.rss")
+check "a 300 MB line: rejected as too long, the rest scored, peak memory $((rss / 1024)) MB" \
+    sh -c "grep -q 'longer than 1 MiB' '$TMP/long.err' && [ $rss -lt 200000 ] && [ \$(tail -n +2 '$TMP/long.out' | wc -l) = 2 ]"
+# Writing to a full disk: said, exit 1.
+$CLICKMILL predict -q -m "$model" --stream < "$gap" > /dev/full 2> "$TMP/full.err"
+expect_outcome "scores written to /dev/full" $? "$TMP/full.err" 1 "writing the scores failed"
 $CLICKMILL predict -m "$model" --stream --session-timeout 0 --max-sessions 1 < "$gap" \
     > "$TMP/cap.out" 2> "$TMP/cap.err"
 check "--max-sessions 1 with two sessions: the least recently active is forgotten, no crash" \

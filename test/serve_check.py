@@ -203,7 +203,7 @@ def main():
               (status, kind, answer))
     # a body announced larger than the limit: answered on the headers, before the body
     s = socket.create_connection((server.host, server.port), timeout=10)
-    s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    s.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
               b"Content-Length: %d\r\n\r\n{\"price\": 1" % (max_body + 1))
     reply = s.recv(4096)
     s.close()
@@ -211,7 +211,7 @@ def main():
           reply.startswith(b"HTTP/1.1 413") and b"too large" in reply, reply[:200])
     # a body sent in chunks, with no length announced: read, dropped past the limit, 413
     s = socket.create_connection((server.host, server.port), timeout=10)
-    s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    s.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
     chunk = b"x" * 65536
     for _ in range(max_body // len(chunk) + 2):
         s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -222,7 +222,7 @@ def main():
           reply.startswith(b"HTTP/1.1 413") and b"too large" in reply, reply[:200])
     # one that never ends is cut off, and the server goes on
     s = socket.create_connection((server.host, server.port), timeout=10)
-    s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    s.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
     cut = False
     try:
         for _ in range(17 * max_body // len(chunk) + 64):
@@ -240,6 +240,26 @@ def main():
     check("after the bad requests, POST /events of the same file again: no cart scored twice",
           again == [], again[:5])
 
+    # --- requests a web page elsewhere could make the browser send
+    for headers, label in (({"Host": "evil.example"}, "a Host that is not loopback (DNS rebinding)"),
+                           ({"Origin": "http://evil.example"}, "another Origin (cross-site request)"),
+                           ({"Origin": "null"}, "an Origin of null")):
+        status, kind, data = server.request("POST", "/events", header + rows[0], headers=headers)
+        check(f"{label}: 403, nothing read", status == 403 and b"error" in data, (status, data[:200]))
+    status, _, data = server.request("GET", "/health", headers={
+        "Origin": f"http://{server.host}:{server.port}"})
+    check("the page's own Origin: answered", status == 200, (status, data[:200]))
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    connection.request("GET", "/predict")
+    response = connection.getresponse()
+    check("405 says what is allowed (Allow: POST)", response.status == 405
+          and response.getheader("Allow") == "POST", response.getheaders())
+    response.read()
+    connection.close()
+    status, _, answer = server.json("POST", "/events", b"event_time,event_type,product_id\n" + rows[0])
+    check("POST /events with a header that lacks columns: 400 naming line 1",
+          status == 400 and answer and "line 1" in answer["error"], (status, answer))
+
     # --- too many connections: idle ones up to the limit, then one more request
     idle = []
     try:
@@ -247,10 +267,14 @@ def main():
             s = socket.create_connection((server.host, server.port), timeout=5)
             idle.append(s)
         time.sleep(0.3)
-        status, _, answer = server.json("GET", "/health")
-        check(f"{max_connections} idle connections open: the next request gets 429",
-              status == 429 and answer and "too many" in answer.get("error", ""),
-              (status, answer))
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
+        connection.request("GET", "/health")
+        response = connection.getresponse()
+        answer = json.loads(response.read() or b"{}")
+        check(f"{max_connections} idle connections open: the next request gets 429 with "
+              "Retry-After", response.status == 429 and "too many" in answer.get("error", "")
+              and response.getheader("Retry-After") == "1", (response.status, answer))
+        connection.close()
     finally:
         for s in idle:
             s.close()
@@ -259,7 +283,7 @@ def main():
     check("the idle connections closed: requests are answered again", status == 200, status)
     # a client that sends half a request and goes away
     s = socket.create_connection((server.host, server.port), timeout=5)
-    s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"pri")
+    s.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"pri")
     s.close()
     s = socket.create_connection((server.host, server.port), timeout=5)
     s.sendall(b"GARBAGE\r\n\r\n")

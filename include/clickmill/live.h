@@ -20,17 +20,22 @@ typedef struct {
 } cm_live_opts;
 
 #define CM_LIVE_TIMEOUT      1800
-#define CM_LIVE_MAX_SESSIONS 1000000
+#define CM_LIVE_MAX_SESSIONS 100000
+#define CM_LIVE_MAX_PRODUCTS                                                                       \
+    100000 /* distinct products a session may hold before it is                                    \
+              forgotten (its state would otherwise grow unbounded) */
 
 typedef struct {
-    int64_t events;          /* events fed */
-    int64_t scored;          /* first carts scored */
-    int64_t without_session; /* events with no user_session: no state to keep */
-    int64_t sessions;        /* sessions started (a session back after a timeout counts again) */
-    int64_t evicted_idle;    /* sessions dropped after --session-timeout of event time */
-    int64_t evicted_full;    /* sessions dropped, least recently active first, at the cap */
-    int64_t
-        unseen[CM_NDICTS]; /* scored carts with a category, product or brand the model never saw */
+    int64_t events;            /* events fed */
+    int64_t scored;            /* first carts scored */
+    int64_t without_session;   /* events with no user_session: no state to keep */
+    int64_t sessions;          /* sessions started (one back after a timeout counts again) */
+    int64_t evicted_idle;      /* sessions started anew after --session-timeout of event time */
+    int64_t evicted_full;      /* sessions dropped, least recently active first, at the cap */
+    int64_t evicted_large;     /* sessions started anew past CM_LIVE_MAX_PRODUCTS products */
+    int64_t out_of_order;      /* events earlier than their session's latest (scored as they
+                                  come; batch predict sorts them) */
+    int64_t unseen[CM_NDICTS]; /* scored carts with a value the model never saw */
 } cm_live_stats;
 
 typedef struct live_session live_session;
@@ -44,7 +49,6 @@ typedef struct {
     uint32_t *buckets;      /* hash of the session id -> first pool index, 0 for none */
     size_t nbuckets;
     uint32_t free_list;
-    int64_t clock; /* the latest event time seen */
     cm_live_stats stats;
 } cm_live;
 
@@ -77,6 +81,12 @@ void cm_live_format(const cm_event *event, const cm_live_score *score, cm_buffer
  * rejected (it then changes nothing). Local. */
 int cm_live_line(cm_live *live, cm_row_parser *parser, const cm_layout *layout, const char *line,
                  size_t len, cm_buffer *out);
+
+/* The first line of a stream or of a POST /events body: 1 when it is a header (a UTF-8 byte
+ * order mark allowed), whose layout goes to layout; 0 when it is a row (layout is then the
+ * original files' order); -1 when it names a column but is not a valid header (the reason in
+ * err). Local. */
+int cm_live_header(const char *line, size_t len, cm_layout *layout, char *err, size_t err_size);
 
 /* The layout of the columns in the original files' order, for input without a header. */
 void cm_layout_standard(cm_layout *layout);
