@@ -8,10 +8,21 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wstrict-prototypes
 LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
+# SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer, built apart in sanitize/ (so
+# that both builds can stay), and the tests run on that build: `make check SANITIZE=1`.
+# CHECK_SCRIPTS chooses the integration scripts test/run.sh runs (default: all).
 ifeq ($(SANITIZE),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+OUT = sanitize/
+# Open MPI keeps memory until exit by design: leaks are not reported; every other finding
+# stops the process with an error, which the tests see as a crash.
+export ASAN_OPTIONS = detect_leaks=0:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 endif
+BUILD = $(OUT)build
+BIN = $(OUT)bin
+export CLICKMILL = $(BIN)/clickmill
 
 # Debian packages the build, the tests and the demo need.
 # python3-h5py: the tests read an event store the way other programs would (test/store.sh).
@@ -21,25 +32,25 @@ DEPS = make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-t
        libcsv-dev check sqlite3 python3-h5py libmicrohttpd-dev libjansson-dev curl
 
 LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
-LIB_OBJ = $(LIB_SRC:src/%.c=build/%.o)
-TESTS = $(patsubst test/%.c,bin/tests/%,$(wildcard test/check_*.c))
+LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+TESTS = $(patsubst test/%.c,$(BIN)/tests/%,$(wildcard test/check_*.c))
 
-.PHONY: all deps check check-cluster test unit demo fidelity bench clean format fuzz fuzz-deps
-all: bin/clickmill
+.PHONY: all deps check check-cluster valgrind test unit demo fidelity bench clean format fuzz fuzz-deps
+all: $(BIN)/clickmill
 
-build/%.o: src/%.c $(wildcard include/clickmill/*.h) | build
+$(BUILD)/%.o: src/%.c $(wildcard include/clickmill/*.h) | $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-build/libclickmill.a: $(LIB_OBJ)
+$(BUILD)/libclickmill.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-bin/clickmill: build/main.o build/libclickmill.a | bin
+$(BIN)/clickmill: $(BUILD)/main.o $(BUILD)/libclickmill.a | $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-bin/tests/%: test/%.c build/libclickmill.a | bin/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< build/libclickmill.a $(CHECK_LIBS) $(LDLIBS) -o $@
+$(BIN)/tests/%: test/%.c $(BUILD)/libclickmill.a | $(BIN)/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libclickmill.a $(CHECK_LIBS) $(LDLIBS) -o $@
 
-build bin bin/tests:
+$(BUILD) $(BIN) $(BIN)/tests:
 	mkdir -p $@
 
 # Installs what is missing (as root), or says what to install.
@@ -74,11 +85,22 @@ check-cluster: all
 	fi
 	test/cluster.sh
 
-test: bin/clickmill $(TESTS)
+test: $(BIN)/clickmill $(TESTS)
 	test/run.sh $(TESTS)
 
 unit: $(TESTS)
 	test/run.sh --unit $(TESTS)
+
+# The unit tests under valgrind, each test in the one process (CK_FORK=no) so that valgrind
+# sees it: any invalid read or write, use of uninitialised memory or definite leak fails.
+valgrind: $(TESTS)
+	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory deps DEPS=valgrind
+	@for t in $(TESTS); do \
+	  CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+	    --errors-for-leak-kinds=definite $$t >$$t.valgrind 2>&1 \
+	    || { tail -n 40 $$t.valgrind; echo "valgrind: $$t: errors"; exit 1; }; \
+	  echo "valgrind: $$t: $$(grep -E '^[0-9]+%: Checks' $$t.valgrind), no memory error"; \
+	done
 
 demo: deps
 	$(MAKE) all
@@ -102,10 +124,17 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_TARGETS = $(patsubst fuzz/%.c,bin/fuzz/%,$(wildcard fuzz/*.c))
 
-bin/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard include/clickmill/*.h) | bin/fuzz
-	OMPI_CC=clang $(CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE $(FUZZ_FLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@
+FUZZ_OBJ = $(LIB_SRC:src/%.c=bin/fuzz/obj/%.o)
+.SECONDARY: $(FUZZ_OBJ)
 
-bin/fuzz:
+bin/fuzz/obj/%.o: src/%.c $(wildcard include/clickmill/*.h) | bin/fuzz/obj
+	OMPI_CC=clang $(CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE \
+	  $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_FLAGS)) -c $< -o $@
+
+bin/fuzz/%: fuzz/%.c $(FUZZ_OBJ) | bin/fuzz
+	OMPI_CC=clang $(CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE $(FUZZ_FLAGS) $< $(FUZZ_OBJ) $(LDLIBS) -o $@
+
+bin/fuzz bin/fuzz/obj:
 	mkdir -p $@
 
 FUZZ_DEPS = clang libclang-rt-14-dev
@@ -149,4 +178,4 @@ format:
 	clang-format -i src/*.c include/clickmill/*.h test/*.c fuzz/*.c
 
 clean:
-	rm -rf build bin
+	rm -rf build bin sanitize

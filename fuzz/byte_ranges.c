@@ -2,7 +2,6 @@
  * files (each with a header line), any rank count from 1 to 16 and any block size: the lines
  * every rank reads from its segments, put together, are each line of every file exactly once,
  * with its text and offset. Built by `make fuzz` (clang's libFuzzer). */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,6 @@
  * mutations reach inside its HDF5 structures and tables): the reader either refuses it with a
  * message or returns a model whose forest passes its check and scores a row. Built by
  * `make fuzz` (clang's libFuzzer). */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
