@@ -9,7 +9,8 @@
 #     summary must equal the twin's: a bad row changes no answer, and CRLF, a BOM, another
 #     column order, extra columns or quoting change nothing.
 # Then cases made here: a line over 1 MiB, a directory, a missing file, a file the user may not
-# read (run as nobody), and a file that grows or shrinks while it is read.
+# read (run as nobody), a file that grows or shrinks while it is read, and a job whose ranks
+# run out of memory (ulimit -v).
 #
 # Usage: test/corpus.sh   (from anywhere)
 # Environment: CLICKMILL, MPIRUN (default "mpirun --allow-run-as-root --oversubscribe -np"),
@@ -173,5 +174,27 @@ for np in $RANKS; do
         fi
     done
 done
-echo "# corpus: $files files in test/corpus, and 7 cases made here, on ranks $RANKS"
+# Out of memory: a rank that cannot allocate says so once and the whole job stops, quickly,
+# with no results. (Not under AddressSanitizer, which reserves more address space than any
+# such limit leaves.)
+if [ -z "${ASAN_OPTIONS:-}" ]; then
+    for np in $RANKS; do
+        start=$(date +%s)
+        (ulimit -v 300000; exec $MPIRUN "$np" $CLICKMILL analyze -q --out "$TMP/oom-$np" "$big" \
+            < /dev/null > /dev/null 2> "$TMP/oom-$np.err")
+        st=$?
+        seconds=$(($(date +%s) - start))
+        if [ "$st" != 0 ] && grep -q "clickmill: out of memory" "$TMP/oom-$np.err" && [ "$seconds" -lt 60 ]; then
+            ok "out of memory (ulimit -v 300 MB), $np ranks: exit $st in $seconds s, saying 'out of memory'"
+        else
+            notok "out of memory (ulimit -v 300 MB), $np ranks: a non-zero exit saying 'out of memory' (got $st in $seconds s)"
+            diag < "$TMP/oom-$np.err"
+        fi
+        [ -e "$TMP/oom-$np/results.h5" ] && notok "out of memory, $np ranks: no results written" ||
+            ok "out of memory, $np ranks: no results written"
+    done
+else
+    skip "out of memory under ulimit -v (not with AddressSanitizer)"
+fi
+echo "# corpus: $files files in test/corpus, and 8 cases made here, on ranks $RANKS"
 finish
