@@ -224,6 +224,28 @@ static void mark_title(cm_buffer *out, const char *label, const char *series, do
     cm_buffer_printf(out, ": %s</title>", text);
 }
 
+/* One bar: series s, category c, at (x, y), w by h; the last category's bars are muted when
+ * it is "other". */
+static void bar_rect(cm_buffer *out, const cm_bar_chart *chart, int s, size_t c, double x, double y,
+                     double w, double h)
+{
+    double v = chart->series[s].values[c];
+    int other = chart->last_is_other && c + 1 == chart->ncategories;
+    cm_buffer_printf(out,
+                     "<rect class=\"bar s%d%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                     "height=\"%.1f\" data-label=\"",
+                     s, other ? " other" : "", x, y, w, h);
+    cm_xml_text(out, chart->categories[c]);
+    cm_buffer_text(out, "\" data-series=\"");
+    cm_xml_text(out, chart->series[s].name);
+    cm_buffer_text(out, "\"");
+    data_value(out, "data-value", v, chart->kind);
+    cm_buffer_text(out, ">");
+    mark_title(out, chart->categories[c], chart->nseries > 1 ? chart->series[s].name : NULL, v,
+               chart->kind);
+    cm_buffer_text(out, "</rect>\n");
+}
+
 void cm_svg_bars(cm_buffer *out, const cm_bar_chart *chart)
 {
     size_t n = chart->ncategories;
@@ -301,20 +323,7 @@ void cm_svg_bars(cm_buffer *out, const cm_bar_chart *chart)
             for (int s = 0; s < chart->nseries; s++) {
                 double v = chart->series[s].values[c], w = bar_length(v, top, plot_w);
                 double by = chart->stacked || bars <= 1 ? y + 3 : y + 4 + 11.0 * b++;
-                cm_buffer_printf(out,
-                                 "<rect class=\"bar s%d%s\" x=\"%.1f\" y=\"%.1f\" "
-                                 "width=\"%.1f\" height=\"%.1f\" data-label=\"",
-                                 s, chart->last_is_other && c + 1 == n ? " other" : "", x, by, w,
-                                 bar_h);
-                cm_xml_text(out, chart->categories[c]);
-                cm_buffer_text(out, "\" data-series=\"");
-                cm_xml_text(out, chart->series[s].name);
-                cm_buffer_text(out, "\"");
-                data_value(out, "data-value", v, chart->kind);
-                cm_buffer_text(out, ">");
-                mark_title(out, chart->categories[c], chart->nseries > 1 ? names[s] : NULL, v,
-                           chart->kind);
-                cm_buffer_text(out, "</rect>\n");
+                bar_rect(out, chart, s, c, x, by, w, bar_h);
                 if (chart->value_labels && !chart->stacked) {
                     cm_format_number(v, chart->kind, 0, text, sizeof text);
                     cm_buffer_printf(out, "<text class=\"value\" x=\"%.1f\" y=\"%.1f\">%s</text>\n",
@@ -368,18 +377,7 @@ void cm_svg_bars(cm_buffer *out, const cm_bar_chart *chart)
                 continue;
             double v = chart->series[s].values[c], h = bar_length(v, top, plot_h);
             double x = chart->stacked ? x0 : x0 + bar_w * b++;
-            cm_buffer_printf(out,
-                             "<rect class=\"bar s%d\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                             "height=\"%.1f\" data-label=\"",
-                             s, x, base - h, bar_w, h);
-            cm_xml_text(out, chart->categories[c]);
-            cm_buffer_text(out, "\" data-series=\"");
-            cm_xml_text(out, chart->series[s].name);
-            cm_buffer_text(out, "\"");
-            data_value(out, "data-value", v, chart->kind);
-            cm_buffer_text(out, ">");
-            mark_title(out, chart->categories[c], names[s], v, chart->kind);
-            cm_buffer_text(out, "</rect>\n");
+            bar_rect(out, chart, s, c, x, base - h, bar_w, h);
             if (chart->stacked)
                 base -= h;
         }
