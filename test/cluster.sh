@@ -25,6 +25,9 @@ cd "$(dirname "$0")/.." || exit 2
 
 ROOT=$PWD
 JOB_TIMEOUT=${JOB_TIMEOUT:-120}
+# The jobs get the binary by this absolute path (jobs/lib.sh), like a user's CLICKMILL.
+CLICKMILL=$(realpath "${CLICKMILL:-bin/clickmill}")
+export CLICKMILL
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 if [ "$(id -u)" != 0 ] || ! command -v slurmctld > /dev/null || ! command -v munged > /dev/null; then
@@ -154,9 +157,9 @@ same_tables() {
 }
 
 data=$TMP/month.csv
-mpirun --allow-run-as-root -np 2 bin/clickmill generate --rows 200000 -o "$data" > /dev/null
+mpirun --allow-run-as-root -np 2 "$CLICKMILL" generate --rows 200000 -o "$data" > /dev/null
 direct=$TMP/direct
-mpirun --allow-run-as-root -np 2 bin/clickmill analyze -q --out "$direct/analysis" \
+mpirun --allow-run-as-root -np 2 "$CLICKMILL" analyze -q --out "$direct/analysis" \
     --report "$direct/analysis/report.html" --car-min-carts 100 "$data" > /dev/null
 
 # --- 1. every script, against mpirun -------------------------------------------------------------
@@ -181,7 +184,7 @@ if job_ok analyze-input; then
     same_tables "$TMP/a-input" "$direct/analysis" "analyze.sbatch with INPUT: tables equal mpirun's"
 fi
 
-mpirun --allow-run-as-root -np 2 bin/clickmill ingest -q -o "$direct/events.h5" "$data" > /dev/null
+mpirun --allow-run-as-root -np 2 "$CLICKMILL" ingest -q -o "$direct/events.h5" "$data" > /dev/null
 submit ingest jobs/ingest.sbatch --export=ALL,STORE="$TMP/i.h5" -- "$data"
 if job_ok ingest; then
     columns=0
@@ -191,12 +194,12 @@ if job_ok ingest; then
     done
     check "ingest.sbatch: every column, dictionary and /sources equal mpirun's store ($columns differ)" \
         [ "$columns" = 0 ]
-    mpirun --allow-run-as-root -np 2 bin/clickmill analyze -q --out "$TMP/a-store" \
+    mpirun --allow-run-as-root -np 2 "$CLICKMILL" analyze -q --out "$TMP/a-store" \
         --car-min-carts 100 "$TMP/i.h5" > /dev/null
     same_tables "$TMP/a-store" "$direct/analysis" "ingest.sbatch: analyze of its store equals analyze of the CSV"
 fi
 
-mpirun --allow-run-as-root -np 2 bin/clickmill train -q --trees 20 --seed 7 -m "$direct/model.h5" "$data" > /dev/null
+mpirun --allow-run-as-root -np 2 "$CLICKMILL" train -q --trees 20 --seed 7 -m "$direct/model.h5" "$data" > /dev/null
 submit train jobs/train.sbatch --export=ALL,MODEL="$TMP/t.h5",TRAIN_OPTS="--trees 20 --seed 7" -- "$data"
 if job_ok train; then
     if cmp -s <(h5dump -d /nodes "$direct/model.h5" | tail -n +2) \
@@ -213,7 +216,7 @@ submit pipeline jobs/pipeline.sbatch --export=ALL,WORK="$TMP/p",ROWS=200000,SEED
 if job_ok pipeline; then
     check "pipeline: the generated month equals generate's (same rows and seed)" cmp -s "$TMP/p/events.csv" "$data"
     same_tables "$TMP/p/analysis" "$direct/analysis" "pipeline: tables from its store equal mpirun's from the CSV"
-    mpirun --allow-run-as-root -np 2 bin/clickmill train -q --trees 20 --seed 46 -m "$direct/model46.h5" \
+    mpirun --allow-run-as-root -np 2 "$CLICKMILL" train -q --trees 20 --seed 46 -m "$direct/model46.h5" \
         "$direct/events.h5" > /dev/null
     if cmp -s <(h5dump -d /nodes "$direct/model46.h5" | tail -n +2) \
         <(h5dump -d /nodes "$TMP/p/model.h5" | tail -n +2); then
@@ -227,7 +230,7 @@ fi
 
 # --- 2. a hostfile ---------------------------------------------------------------------------------
 echo "localhost slots=2" > "$TMP/hosts"
-if mpirun --allow-run-as-root --hostfile "$TMP/hosts" -np 2 bin/clickmill analyze -q \
+if mpirun --allow-run-as-root --hostfile "$TMP/hosts" -np 2 "$CLICKMILL" analyze -q \
     --out "$TMP/a-hosts" --car-min-carts 100 "$data" > "$TMP/hosts.log" 2>&1; then
     same_tables "$TMP/a-hosts" "$direct/analysis" "mpirun --hostfile (localhost slots=2): tables equal"
 else
@@ -265,13 +268,13 @@ job_failed noinput "no input files" "$TMP/f-noinput/results.h5"
 
 # A rank killed while it reads: the job ends at once, non-zero, with no results.
 big=$TMP/big.csv
-mpirun --allow-run-as-root -np 2 bin/clickmill generate --rows 3000000 -o "$big" > /dev/null
+mpirun --allow-run-as-root -np 2 "$CLICKMILL" generate --rows 3000000 -o "$big" > /dev/null
 id=$(sbatch --parsable --nodes=1 --ntasks=2 --ntasks-per-node=2 --mem-per-cpu=1G \
     --output="$TMP/jobs/killed.log" --export=ALL,OUT="$TMP/f-killed" jobs/analyze.sbatch "$big")
 victim=""
 for _ in $(seq 100); do
     # a rank itself (its command line starts with the binary), not srun that started it
-    victim=$(pgrep -f "^$ROOT/bin/clickmill analyze --quiet --out $TMP/f-killed" | head -1)
+    victim=$(pgrep -f "^$CLICKMILL analyze --quiet --out $TMP/f-killed" | head -1)
     [ -n "$victim" ] && break
     sleep 0.1
 done
