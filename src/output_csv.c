@@ -42,7 +42,8 @@ int cm_result_write_csv(FILE *out, const cm_result *table)
             if (table->cols[c].type == CM_CELL_TEXT) {
                 field.len = 0;
                 cm_csv_field(&field, row[c].text, strlen(row[c].text));
-                fwrite(field.data, 1, field.len, out);
+                if (field.len)
+                    fwrite(field.data, 1, field.len, out);
             } else {
                 cm_cell_format(&table->cols[c], row[c], cell, sizeof cell);
                 fputs(cell, out);

@@ -95,7 +95,7 @@ static size_t find_slot(const cm_table *table, const void *key, size_t len, uint
         if ((slot & ~(uint64_t)UINT32_MAX) == tag) {
             size_t i = SLOT_ENTRY(slot) - 1;
             if (table->hashes[i] == hash && table->key_len[i] == len &&
-                memcmp(table->keys + table->key_off[i], key, len) == 0)
+                (len == 0 || memcmp(table->keys + table->key_off[i], key, len) == 0))
                 return s;
         }
         s = (s + 1) & mask;
