@@ -180,7 +180,8 @@ done
 if [ -z "${ASAN_OPTIONS:-}" ]; then
     for np in $RANKS; do
         start=$(date +%s)
-        (ulimit -v 300000; exec $MPIRUN "$np" $CLICKMILL analyze -q --out "$TMP/oom-$np" "$big" \
+        (ulimit -v 300000; exec $MPIRUN "$np" $CLICKMILL analyze -q --out "$TMP/oom-$np" \
+            "$TMP/big-original.csv" \
             < /dev/null > /dev/null 2> "$TMP/oom-$np.err")
         st=$?
         seconds=$(($(date +%s) - start))
