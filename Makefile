@@ -27,9 +27,10 @@ export CLICKMILL = $(BIN)/clickmill
 # Debian packages the build, the tests and the demo need.
 # python3-h5py: the tests read an event store the way other programs would (test/store.sh).
 # libmicrohttpd-dev, libjansson-dev: `serve`'s HTTP server and JSON (docs/serve.md says why);
-# curl: the server's tests.
+# curl: the server's tests; time (/usr/bin/time) and procps (pgrep): peak memory and processes
+# in the tests.
 DEPS = make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools \
-       libcsv-dev check sqlite3 python3-h5py libmicrohttpd-dev libjansson-dev curl
+       libcsv-dev check sqlite3 python3-h5py libmicrohttpd-dev libjansson-dev curl time procps
 
 LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
