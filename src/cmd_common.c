@@ -33,6 +33,19 @@ long long cm_option_count(const char *text)
     return value;
 }
 
+int cm_option_range(MPI_Comm comm, const char *command, const char *name, const char *text,
+                    long long lo, long long hi, long long *out)
+{
+    long long value = cm_option_count(text);
+    if (value < lo || value > hi) {
+        cm_say(comm, "%s: --%s needs a whole number from %lld to %lld, not '%s'", command, name, lo,
+               hi, text);
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
 int cm_option_real(const char *text, double lo, double hi, double *out)
 {
     char *end;

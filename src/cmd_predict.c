@@ -259,18 +259,16 @@ int cm_cmd_predict(MPI_Comm comm, int argc, char **argv)
         case OPT_PROGRESS: progress = 1; break;
         case OPT_STREAM: stream = 1; break;
         case OPT_SESSION_TIMEOUT:
-        case OPT_MAX_SESSIONS:
-            value = cm_option_count(optarg);
-            if (value < (c == OPT_MAX_SESSIONS) || value > 1000000000LL) {
-                cm_say(comm, "predict: --%s needs a whole number from %d to 1000000000, not '%s'",
-                       c == OPT_MAX_SESSIONS ? "max-sessions" : "session-timeout",
-                       c == OPT_MAX_SESSIONS, optarg);
+            if (cm_option_range(comm, "predict", "session-timeout", optarg, 0, 1000000000,
+                                &value) != 0)
                 return CM_EXIT_USAGE;
-            }
-            if (c == OPT_MAX_SESSIONS)
-                live_opts.max_sessions = (size_t)value;
-            else
-                live_opts.session_timeout = value;
+            live_opts.session_timeout = value;
+            break;
+        case OPT_MAX_SESSIONS:
+            if (cm_option_range(comm, "predict", "max-sessions", optarg, 1, 1000000000, &value) !=
+                0)
+                return CM_EXIT_USAGE;
+            live_opts.max_sessions = (size_t)value;
             break;
         case OPT_THRESHOLD:
             if (cm_option_real(optarg, 0, 1, &threshold) != 0) {

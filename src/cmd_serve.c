@@ -62,44 +62,37 @@ int cm_cmd_serve(MPI_Comm comm, int argc, char **argv)
                            .live = {CM_LIVE_TIMEOUT, CM_LIVE_MAX_SESSIONS}};
     opterr = 0;
     optind = 1;
-    int c, option_index = 0;
-    long long value;
-    while ((c = getopt_long(argc, argv, ":m:p:h", options, &option_index)) != -1) {
-        const struct {
-            long long lo, hi;
-        } range[] = {['p'] = {0, 65535},
-                     [OPT_MAX_CONNECTIONS % 128] = {1, 100000},
-                     [OPT_MAX_BODY % 128] = {1, 1LL << 30},
-                     [OPT_SESSION_TIMEOUT % 128] = {0, 1000000000},
-                     [OPT_MAX_SESSIONS % 128] = {1, 1000000000}};
+    int c;
+    long long value = 0;
+    while ((c = getopt_long(argc, argv, ":m:p:h", options, NULL)) != -1) {
+        int bad = 0;
         switch (c) {
         case 'm': model_path = optarg; break;
         case OPT_BIND: opts.bind = optarg; break;
         case 'p':
+            bad = cm_option_range(comm, "serve", "port", optarg, 0, 65535, &value);
+            opts.port = (int)value;
+            break;
         case OPT_MAX_CONNECTIONS:
+            bad = cm_option_range(comm, "serve", "max-connections", optarg, 1, 100000, &value);
+            opts.max_connections = (unsigned)value;
+            break;
         case OPT_MAX_BODY:
+            bad = cm_option_range(comm, "serve", "max-body", optarg, 1, 1LL << 30, &value);
+            opts.max_body = (size_t)value;
+            break;
         case OPT_SESSION_TIMEOUT:
+            bad = cm_option_range(comm, "serve", "session-timeout", optarg, 0, 1000000000, &value);
+            opts.live.session_timeout = value;
+            break;
         case OPT_MAX_SESSIONS:
-            value = cm_option_count(optarg);
-            if (value < range[c % 128].lo || value > range[c % 128].hi) {
-                cm_say(comm, "serve: --%s needs a whole number from %lld to %lld, not '%s'",
-                       c == 'p' ? "port" : options[option_index].name, range[c % 128].lo,
-                       range[c % 128].hi, optarg);
-                return CM_EXIT_USAGE;
-            }
-            if (c == 'p')
-                opts.port = (int)value;
-            else if (c == OPT_MAX_CONNECTIONS)
-                opts.max_connections = (unsigned)value;
-            else if (c == OPT_MAX_BODY)
-                opts.max_body = (size_t)value;
-            else if (c == OPT_SESSION_TIMEOUT)
-                opts.live.session_timeout = value;
-            else
-                opts.live.max_sessions = (size_t)value;
+            bad = cm_option_range(comm, "serve", "max-sessions", optarg, 1, 1000000000, &value);
+            opts.live.max_sessions = (size_t)value;
             break;
         default: return cm_option_end(comm, "serve", c, usage, argv);
         }
+        if (bad)
+            return CM_EXIT_USAGE;
     }
     int nranks;
     CM_MPI_CHECK(comm, MPI_Comm_size(comm, &nranks));

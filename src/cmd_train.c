@@ -10,6 +10,7 @@
 #include "clickmill/commands.h"
 #include "clickmill/console.h"
 #include "clickmill/error.h"
+#include "clickmill/event.h"
 #include "clickmill/merge.h"
 #include "clickmill/model.h"
 #include "clickmill/output.h"
@@ -492,8 +493,7 @@ int cm_cmd_train(MPI_Comm comm, int argc, char **argv)
     if (rank == 0) {
         for (int d = 0; d < CM_NDICTS; d++)
             cm_dictionary_copy(&model.dicts[d], &vocab.dicts[d]);
-        time_t now = time(NULL);
-        strftime(model.created, sizeof model.created, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+        cm_time_format((int64_t)time(NULL), model.created);
         rc = cm_model_write(opts.model_path, &model, err, sizeof err);
         if (rc != 0) {
             fprintf(stderr, "clickmill: %s\n", err);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clickmill/error.h"
+#include "clickmill/event.h"
 #include "clickmill/h5.h"
 #include "clickmill/output.h"
 #include "clickmill/version.h"
@@ -127,9 +128,8 @@ int cm_results_write_h5(const char *path, const cm_results *results, char *err, 
 
     CM_H5_CHECK(text = cm_h5_string_type());
     const char *version = CM_VERSION;
-    char created[32];
-    time_t now = time(NULL);
-    strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+    char created[24];
+    cm_time_format((int64_t)time(NULL), created);
     const char *created_ptr = created;
     int ranks = results->ranks;
     const char *format = CM_RESULTS_FORMAT;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clickmill/error.h"
+#include "clickmill/event.h"
 #include "clickmill/h5.h"
 #include "clickmill/merge.h"
 #include "clickmill/output.h"
@@ -674,9 +675,8 @@ static int write_attributes(hid_t file, int append, const row_share *share,
         rejected_total += rejected[r - 1];
         reasons[r - 1] = cm_reject_name(r);
     }
-    char now[32];
-    time_t clock = time(NULL);
-    strftime(now, sizeof now, "%Y-%m-%d %H:%M:%S UTC", gmtime(&clock));
+    char now[24];
+    cm_time_format((int64_t)time(NULL), now);
     const char *format = CM_STORE_FORMAT, *version = CM_VERSION, *complete = "complete";
     const char *now_ptr = now;
     int format_version = CM_STORE_VERSION;

@@ -224,6 +224,33 @@ static void mark_title(cm_buffer *out, const char *label, const char *series, do
     cm_buffer_printf(out, ": %s</title>", text);
 }
 
+/* Grid lines and round tick labels from 0 to top along one axis of the plot area at (left,
+ * plot_top), plot_w by plot_h: the horizontal axis (labels below) or the vertical one (labels
+ * on the left). */
+static void axis_ticks(cm_buffer *out, int vertical, double top, double step, cm_number_kind kind,
+                       double left, double plot_top, double plot_w, double plot_h)
+{
+    char text[64];
+    for (double t = 0; t <= top + step / 2; t += step) {
+        cm_format_number(t, kind, 1, text, sizeof text);
+        if (vertical) {
+            double y = plot_top + plot_h - plot_h * t / top;
+            cm_buffer_printf(out,
+                             "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                             "y2=\"%.1f\"/><text class=\"tick\" text-anchor=\"end\" "
+                             "x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+                             left, y, left + plot_w, y, left - 6, y + 4, text);
+        } else {
+            double x = left + plot_w * t / top;
+            cm_buffer_printf(out,
+                             "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                             "y2=\"%.1f\"/><text class=\"tick\" text-anchor=\"middle\" "
+                             "x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+                             x, plot_top, x, plot_top + plot_h, x, plot_top + plot_h + 14, text);
+        }
+    }
+}
+
 /* One bar: series s, category c, at (x, y), w by h; the last category's bars are muted when
  * it is "other". */
 static void bar_rect(cm_buffer *out, const cm_bar_chart *chart, int s, size_t c, double x, double y,
@@ -298,15 +325,7 @@ void cm_svg_bars(cm_buffer *out, const cm_bar_chart *chart)
         open_svg(out, chart->id, chart->title, width, height);
         if (legend_h)
             legend(out, left, 4, chart->nseries, names, NULL);
-        for (double t = 0; t <= top + step / 2; t += step) {
-            double x = left + plot_w * t / top;
-            cm_format_number(t, chart->kind, 1, text, sizeof text);
-            cm_buffer_printf(out,
-                             "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                             "y2=\"%.1f\"/><text class=\"tick\" text-anchor=\"middle\" "
-                             "x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-                             x, plot_top, x, plot_top + plot_h, x, plot_top + plot_h + 14, text);
-        }
+        axis_ticks(out, 0, top, step, chart->kind, left, plot_top, plot_w, plot_h);
         axis_title(out, chart->value_axis, left + plot_w / 2, height - 6, 0);
         for (size_t c = 0; c < n; c++) {
             double y = plot_top + slot * (double)c;
@@ -348,15 +367,7 @@ void cm_svg_bars(cm_buffer *out, const cm_bar_chart *chart)
     open_svg(out, chart->id, chart->title, width, height);
     if (legend_h)
         legend(out, left, 4, chart->nseries, names, lines);
-    for (double t = 0; t <= top + step / 2; t += step) {
-        double y = plot_top + plot_h - plot_h * t / top;
-        cm_format_number(t, chart->kind, 1, text, sizeof text);
-        cm_buffer_printf(out,
-                         "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                         "<text class=\"tick\" text-anchor=\"end\" x=\"%.1f\" y=\"%.1f\">%s"
-                         "</text>\n",
-                         left, y, left + plot_w, y, left - 6, y + 4, text);
-    }
+    axis_ticks(out, 1, top, step, chart->kind, left, plot_top, plot_w, plot_h);
     if (line >= 0)
         for (double t = 0; t <= line_top + line_step / 2; t += line_step) {
             double y = plot_top + plot_h - plot_h * t / line_top;
@@ -460,23 +471,8 @@ void cm_svg_xy(cm_buffer *out, const cm_xy_chart *chart)
     open_svg(out, chart->id, chart->title, width, height);
     if (legend_h)
         legend(out, left, 4, chart->nseries, names, lines);
-    for (double t = 0; t <= x_top + x_step / 2; t += x_step) {
-        cm_format_number(t, chart->x_kind, 1, text, sizeof text);
-        cm_buffer_printf(out,
-                         "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                         "<text class=\"tick\" text-anchor=\"middle\" x=\"%.1f\" y=\"%.1f\">%s"
-                         "</text>\n",
-                         PX(t), plot_top, PX(t), plot_top + plot_h, PX(t), plot_top + plot_h + 14,
-                         text);
-    }
-    for (double t = 0; t <= y_top + y_step / 2; t += y_step) {
-        cm_format_number(t, chart->y_kind, 1, text, sizeof text);
-        cm_buffer_printf(out,
-                         "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                         "<text class=\"tick\" text-anchor=\"end\" x=\"%.1f\" y=\"%.1f\">%s"
-                         "</text>\n",
-                         left, PY(t), left + plot_w, PY(t), left - 6, PY(t) + 4, text);
-    }
+    axis_ticks(out, 0, x_top, x_step, chart->x_kind, left, plot_top, plot_w, plot_h);
+    axis_ticks(out, 1, y_top, y_step, chart->y_kind, left, plot_top, plot_w, plot_h);
     axis_title(out, chart->x_axis, left + plot_w / 2, height - 6, 0);
     axis_title(out, chart->y_axis, 14, plot_top + plot_h / 2, 1);
     if (chart->diagonal) {

@@ -37,6 +37,10 @@ int cm_option_end(MPI_Comm comm, const char *command, int c, const char *usage, 
 /* Parses a non-negative integer option value; -1 on error. Local. */
 long long cm_option_count(const char *text);
 
+/* Parses a whole number in [lo, hi] into out; 0, or -1 after saying on rank 0 that option
+ * --name of command needs one. Local. */
+int cm_option_range(MPI_Comm comm, const char *command, const char *name, const char *text,
+                    long long lo, long long hi, long long *out);
 /* Parses a number in [lo, hi] into out; 0, or -1 on error. Local. */
 int cm_option_real(const char *text, double lo, double hi, double *out);
 
